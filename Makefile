@@ -1,0 +1,138 @@
+# bootviewfs: plain GNU make. `make help` lists the targets.
+#
+#   make            build build/bootviewfs
+#   make check      install missing deps, build, run every test
+#   make check SAN=address,undefined   the same under sanitizers
+#   make demo       mount a small urunc-style image and show the artifacts
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show the commands
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+
+PKGS      := fuse3 devmapper jansson blkid
+TEST_PKGS := check
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# A missing library is a set-up problem, not a compile error: say how to fix it.
+PKG_MISSING := $(shell for p in $(PKGS); do $(PKG_CONFIG) --exists $$p || echo $$p; done)
+ifneq ($(PKG_MISSING),)
+ifeq ($(filter deps help clean,$(MAKECMDGOALS)),)
+$(error missing libraries: $(PKG_MISSING). Run: sudo scripts/install-deps.sh (or: make deps))
+endif
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+        -Wvla -Wpointer-arith -Wno-unused-parameter
+WERROR ?= -Werror
+OPT ?= -O2 -g
+CFLAGS ?=
+CPPFLAGS += -I. -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DBV_VERSION='"$(VERSION)"'
+ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(WERROR) $(SANFLAGS) -pthread \
+             $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
+
+VERSION := 0.1.0
+
+ifneq ($(SAN),)
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+BUILD := build/san
+endif
+
+# The reader library: everything in blockio/ and state/, and fs/ but the programs' glue.
+FS_GLUE   := fs/main.c fs/fuse_ops.c $(wildcard fs/cmd_*.c)
+LIB_SRCS  := $(wildcard blockio/*.c) $(filter-out $(FS_GLUE),$(wildcard fs/*.c)) \
+             $(wildcard state/*.c)
+BIN_SRCS  := $(filter $(wildcard $(FS_GLUE)),$(FS_GLUE))
+TEST_SRCS := $(wildcard tests/check_*.c) tests/testutil.c
+TOOL_SRCS := tests/dumptree.c tests/sha256.c
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+BIN_OBJS  := $(BIN_SRCS:%.c=$(BUILD)/%.o)
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libbootviewfs.a
+BIN       := $(BUILD)/bootviewfs
+TESTBIN   := $(BUILD)/tests/check_all
+DUMPTREE  := $(BUILD)/tests/dumptree
+
+.PHONY: all check unit-check integration-check deps demo bench install uninstall clean format fuzz help
+
+all: $(BIN)
+
+help:
+	@sed -n '1,12p' Makefile
+
+deps:
+	scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BIN_OBJS) $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BIN_OBJS) $(LIB) $(LIBS)
+
+$(TESTBIN): $(TEST_OBJS) $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LIBS) \
+	    $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+
+$(DUMPTREE): $(TOOL_SRCS:%.c=$(BUILD)/%.o) $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(TOOL_SRCS:%.c=$(BUILD)/%.o) $(LIB) $(LIBS)
+
+$(BUILD)/tests/%.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/dev/null)
+
+# `make check` works on a fresh machine: install what is missing first.
+check:
+	@scripts/install-deps.sh --if-missing
+	$(Q)$(MAKE) --no-print-directory unit-check integration-check
+
+unit-check: $(BIN) $(TESTBIN) $(DUMPTREE)
+	@echo "== unit tests"
+	$(Q)CK_FORK=yes BV_CORPUS=$(CURDIR)/../shared/corpus/e2fsprogs $(TESTBIN)
+
+integration-check: $(BIN) $(DUMPTREE)
+	@echo "== integration tests"
+	$(Q)BUILD=$(BUILD) tests/run-integration.sh
+
+demo:
+	@scripts/install-deps.sh --if-missing
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
+
+bench: $(BIN)
+	$(Q)BUILD=$(BUILD) scripts/bench.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/bootviewfs
+	ln -sf ../bin/bootviewfs $(DESTDIR)$(PREFIX)/sbin/mount.fuse.bootviewfs
+	if [ -f docs/bootviewfs.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
+	    install -m 0644 docs/bootviewfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/bootviewfs $(DESTDIR)$(PREFIX)/sbin/mount.fuse.bootviewfs \
+	      $(DESTDIR)$(PREFIX)/share/man/man1/bootviewfs.1
+
+format:
+	clang-format -i $(LIB_SRCS) $(BIN_SRCS) $(TEST_SRCS) $(wildcard */*.h)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,47 @@
+/* Shared by the Check suites: suite registration, a scratch directory, image building. */
+#ifndef BV_TESTS_TESTUTIL_H
+#define BV_TESTS_TESTUTIL_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Each tests/check_<module>.c ends with BV_SUITE(make_suite_fn): the runner collects the
+ * suites at start-up, so adding a suite never touches a shared list. */
+void bv_test_register(const char *name, Suite *(*make)(void));
+#define BV_SUITE(make)                                                                     \
+	__attribute__((constructor)) static void bv_register_##make(void)                  \
+	{                                                                                  \
+		bv_test_register(#make, make);                                                    \
+	}
+
+/* A scratch directory made by the runner for this run and removed after it. Shared by all
+ * tests (they run in forked children), so name files after the test. */
+const char *bv_test_tmpdir(void);
+
+/* Runs a shell command built from FMT; returns its exit status (-1 if it did not run). */
+int bv_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when PROG is on PATH. */
+bool bv_test_have(const char *prog);
+
+/* True when running as root (kernel mounts, loop devices). */
+bool bv_test_is_root(void);
+
+/* Prints "SKIP: <test>: <why>" so a skip is never silent. */
+void bv_test_skip(const char *test, const char *why);
+
+/* Builds (once per run; later calls reuse the file) an image NAME.img in the scratch
+ * directory with `mkfs.ext4 -q -F MKFS_OPTS -d SRCDIR IMG SIZE`. SRCDIR may be NULL for an
+ * empty filesystem. Returns the image path (static storage per call: copy it) or NULL. */
+const char *bv_test_mkfs(const char *name, const char *mkfs_opts, const char *srcdir,
+			 const char *size);
+
+/* Reads a whole file (decompressing .gz and .bz2) into a malloc'd buffer. */
+int bv_test_slurp(const char *path, uint8_t **buf, size_t *len);
+
+/* The e2fsprogs corpus directory (BV_CORPUS, else ../shared/corpus/e2fsprogs), or NULL. */
+const char *bv_test_corpus_dir(void);
+
+#endif
