@@ -3,6 +3,7 @@
 #ifndef BV_FS_INODE_H
 #define BV_FS_INODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fs/ext4.h"
