@@ -8,6 +8,16 @@
 #define BV_EXIT_FAIL 1     /* the operation failed: bad source, missing path, corruption */
 #define BV_EXIT_USAGE 2    /* bad command line */
 
+struct bv_source;
+struct bv_ext4;
+struct bv_ext4_opts;
+
+/* fs/cmd_open.c: opens PATH as a source, checks with libblkid that it holds ext2/3/4,
+ * and opens the filesystem. On failure prints one sentence naming PATH and the reason to
+ * stderr and returns -errno. On success the caller closes *FS then *SRC. OPTS may be NULL. */
+int bv_cmd_open_image(const char *path, const struct bv_ext4_opts *opts, struct bv_source **src,
+		      struct bv_ext4 **fs);
+
 /* fs/cmd_mount.c: `bootviewfs [options] SOURCE MOUNTPOINT` (also as mount helper). */
 int bv_cmd_mount(int argc, char **argv);
 
