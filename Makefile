@@ -129,6 +129,21 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/bootviewfs $(DESTDIR)$(PREFIX)/sbin/mount.fuse.bootviewfs \
 	      $(DESTDIR)$(PREFIX)/share/man/man1/bootviewfs.1
 
+# libFuzzer over whole images, seeded with the e2fsprogs corpus. FUZZ_SECONDS=60 by default.
+FUZZ_SECONDS ?= 60
+FUZZ_BIN := build/fuzz/fuzz_ext4
+$(FUZZ_BIN): tests/fuzz/fuzz_ext4.c $(LIB_SRCS) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+	    $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ tests/fuzz/fuzz_ext4.c $(LIB_SRCS) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+	$(Q)scripts/fuzz-seeds.sh build/fuzz/seeds
+	$(Q)mkdir -p build/fuzz/corpus
+	$(Q)$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4194304 -rss_limit_mb=2048 \
+	    -timeout=10 build/fuzz/corpus build/fuzz/seeds
+
 format:
 	clang-format -i $(LIB_SRCS) $(BIN_SRCS) $(TEST_SRCS) $(wildcard */*.h)
 
