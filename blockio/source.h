@@ -22,8 +22,9 @@ int bv_source_open(const char *path, struct bv_source **out);
 int bv_source_open_mem(const void *buf, size_t len, struct bv_source **out);
 
 /* Reads exactly LEN bytes at OFF into BUF, retrying short reads and EINTR.
- * A range that does not lie wholly inside the source is -EIO, as is a read error.
- * Returns 0 or -errno. */
+ * A range that does not lie wholly inside the source is -EIO, as is end of file reached
+ * early (the file shrank); a failed pread(2) gives its own errno (EIO from a bad disk).
+ * Returns 0 or -errno; BUF's contents are unspecified after an error. */
 int bv_source_read(struct bv_source *src, void *buf, size_t len, uint64_t off);
 
 /* Size in bytes, fixed at open. */
@@ -35,7 +36,8 @@ int bv_source_fd(const struct bv_source *src);
 /* The path given at open, or "(memory)". Borrowed. */
 const char *bv_source_path(const struct bv_source *src);
 
-/* True when the source is a block device; *rdev then holds its device number. */
+/* True (1) when the source is a block device; *RDEV (may be NULL) then holds its device
+ * number. 0 for a regular file or a memory source, with *RDEV untouched. */
 int bv_source_is_blockdev(const struct bv_source *src, dev_t *rdev);
 
 /* Closes the descriptor and frees. Accepts NULL. */
