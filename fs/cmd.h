@@ -28,4 +28,8 @@ int bv_cmd_cat(int argc, char **argv);
 int bv_cmd_stat(int argc, char **argv);
 int bv_cmd_extract(int argc, char **argv);
 
+/* fs/cmd_state.c: the lifecycle commands over a state directory. */
+int bv_cmd_stop(int argc, char **argv);
+int bv_cmd_status(int argc, char **argv);
+
 #endif

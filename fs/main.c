@@ -13,6 +13,8 @@ static const struct {
 	{ "cat", bv_cmd_cat },
 	{ "stat", bv_cmd_stat },
 	{ "extract", bv_cmd_extract },
+	{ "stop", bv_cmd_stop },
+	{ "status", bv_cmd_status },
 };
 
 static void usage(FILE *out)
@@ -24,6 +26,8 @@ static void usage(FILE *out)
 		"       bootviewfs cat SOURCE PATH...             write files to stdout\n"
 		"       bootviewfs stat [-L] [--json] SOURCE PATH  show an inode\n"
 		"       bootviewfs extract SOURCE DESTDIR PATH... copy files out of the image\n"
+		"       bootviewfs stop --state-dir DIR [--timeout SEC]   end a view, whatever its state\n"
+		"       bootviewfs status --state-dir DIR [--human]       a view's state.json\n"
 		"       bootviewfs --help | --version\n"
 		"\n"
 		"SOURCE is a block device or an image file holding ext2, ext3 or ext4. It is opened\n"
@@ -57,9 +61,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	if (strcmp(argv[1], "stop") == 0 || strcmp(argv[1], "status") == 0) {
-		fprintf(stderr, "bootviewfs: '%s' is not available in this version yet\n", argv[1]);
-		return BV_EXIT_USAGE;
-	}
 	return bv_cmd_mount(argc, argv);
 }

@@ -1,0 +1,22 @@
+/* The control FIFO of a state directory: how `stop` reaches a live daemon (see state/state.h). */
+#ifndef BV_STATE_CONTROL_H
+#define BV_STATE_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Makes DIR/control (0600; a stale one is replaced) and opens it read-write and
+ * non-blocking for the daemon: with its own writer end open, the daemon never sees EOF.
+ * Returns the fd or -errno. */
+int bv_control_open(const char *dir);
+
+/* Drains what is waiting on the daemon's control fd. Sets *STOP when a line reads "stop";
+ * other lines are logged and ignored. Writers send whole lines in one write (shorter than
+ * PIPE_BUF, so the kernel never splits them). Returns 0, or -errno from read(2). */
+int bv_control_drain(int fd, bool *stop);
+
+/* Writes "LINE\n" to DIR/control without blocking. -ENXIO means no daemon is reading
+ * (it is gone); -ENOENT no FIFO. Returns 0 or -errno. */
+int bv_control_send(const char *dir, const char *line);
+
+#endif
