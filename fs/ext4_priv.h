@@ -23,7 +23,9 @@ struct bv_ext4 {
 	bool verify_csum;            /* metadata_csum present and not opts.skip_csum */
 	const char *journal_state;   /* see struct bv_ext4_info */
 	uint32_t journal_replayed;
+	bool skip_journal;           /* opts.skip_journal, set before bv_journal_load */
 	atomic_uint corrupt_reports; /* how many corruption lines were logged; capped */
+	uint64_t overhead_blocks;    /* metadata blocks statfs leaves out; set at open */
 };
 
 /* Pins filesystem block BLK: the journal's copy if replay left one, else the cached

@@ -69,4 +69,9 @@ struct bv_ext4_sb;
 int bv_ext4_inode_decode(const struct bv_ext4_sb *sb, uint32_t ino, const uint8_t *raw,
 			 bool verify_csum, struct bv_ext4_inode *out);
 
+/* True when symlink INODE keeps its target in i_block (the kernel's
+ * ext4_inode_is_fast_symlink): no blocks of its own and no inline data. */
+bool bv_ext4_inode_is_fast_symlink(const struct bv_ext4_sb *sb,
+				   const struct bv_ext4_inode *inode);
+
 #endif

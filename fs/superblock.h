@@ -136,6 +136,9 @@ struct bv_ext4_sb {
 	uint32_t s_checksum_seed;
 	uint16_t s_encoding;
 	uint64_t s_mmp_block;
+	uint16_t s_reserved_gdt_blocks;
+	uint32_t s_overhead_clusters;
+	uint32_t s_backup_bgs[2];  /* sparse_super2 */
 
 	/* Derived once. */
 	uint32_t block_size;
@@ -145,6 +148,8 @@ struct bv_ext4_sb {
 	uint32_t inodes_per_block;
 	uint32_t itb_per_group;   /* inode table blocks per group */
 	uint32_t csum_seed;       /* crc32c(~0, uuid) or s_checksum_seed (csum_seed feature) */
+	uint32_t sb_block;        /* block holding the primary superblock (1 for 1 KiB blocks) */
+	uint32_t gdb_count;       /* group descriptor blocks */
 };
 
 static inline bool bv_ext4_has_incompat(const struct bv_ext4_sb *sb, uint32_t f)
@@ -188,6 +193,12 @@ struct bv_ext4_group {
 #define EXT4_BG_INODE_UNINIT 0x0001
 #define EXT4_BG_BLOCK_UNINIT 0x0002
 #define EXT4_BG_INODE_ZEROED 0x0004
+
+/* True when GROUP holds a superblock backup (sparse_super, sparse_super2 rules). */
+bool bv_ext4_group_has_super(const struct bv_ext4_sb *sb, uint32_t group);
+
+/* How many of groups [0, LIMIT) hold a superblock (primary or backup); O(log LIMIT). */
+uint64_t bv_ext4_sb_count_super(const struct bv_ext4_sb *sb, uint32_t limit);
 
 /* Block number holding group descriptor GROUP's descriptor block (meta_bg aware). */
 uint64_t bv_ext4_group_desc_block(const struct bv_ext4_sb *sb, uint32_t group);
