@@ -1,0 +1,692 @@
+/* The FUSE adapter: each low-level request is decoded, answered by the reader in
+ * fs/ext4.h, and replied to exactly once. No per-node state is kept: the kernel's lookup
+ * counts are all there is, so FORGET has nothing to free. */
+#include "fs/fuse_ops.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs/ext4.h"
+#include "fs/log.h"
+#include "fs/superblock.h"
+
+/* ext4 names are at most 255 bytes (EXT4_NAME_LEN); longer is ENAMETOOLONG, as ext4_lookup. */
+#define BV_FUSE_NAME_MAX 255
+
+/* Scratch buffers never grow past this: the kernel sends at most max_pages (256) pages
+ * per READ and XATTR_SIZE_MAX (64 KiB) per xattr request; anything bigger is a bug. */
+#define BV_FUSE_SCRATCH_MAX (32u << 20)
+
+struct bv_fuse {
+	struct bv_ext4 *fs;          /* borrowed; the reader is thread safe */
+	pthread_key_t scratch_key;   /* per worker thread struct scratch, freed at thread exit */
+	atomic_bool initialized;
+	atomic_uint_fast64_t reads, read_bytes, lookups, getattrs, readdirs, getxattrs;
+};
+
+/* One per worker thread: reused by READ, READDIR, READLINK and the xattr requests so that
+ * no request allocates once the buffer has grown to the kernel's request size. */
+struct scratch {
+	size_t size;
+	char *buf;
+};
+
+static void scratch_free(void *p)
+{
+	struct scratch *s = p;
+
+	if (!s)
+		return;
+	free(s->buf);
+	free(s);
+}
+
+/* Returns the calling thread's buffer of at least SIZE bytes, or NULL (ENOMEM). */
+static char *scratch_get(struct bv_fuse *bf, size_t size)
+{
+	struct scratch *s = pthread_getspecific(bf->scratch_key);
+	char *buf;
+
+	if (size == 0)
+		size = 1;
+	if (size > BV_FUSE_SCRATCH_MAX)
+		return NULL;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		if (pthread_setspecific(bf->scratch_key, s) != 0) {
+			free(s);
+			return NULL;
+		}
+	}
+	if (s->size >= size)
+		return s->buf;
+	/* Grow to a whole MiB at least, so the first small READ does not cause a second
+	 * allocation when readahead starts asking for large ones. */
+	if (size < (1u << 20))
+		size = 1u << 20;
+	buf = realloc(s->buf, size);
+	if (!buf)
+		return NULL;
+	s->buf = buf;
+	s->size = size;
+	return buf;
+}
+
+/* ---- node ids ---- */
+
+/* The kernel's root is node 1; ext4's is inode 2. Node 2 is never handed out (inode 1,
+ * the bad blocks inode, is never exposed), so the mapping is one to one. */
+static uint32_t node_to_ino(fuse_ino_t node)
+{
+	if (node == FUSE_ROOT_ID)
+		return EXT4_ROOT_INO;
+	if (node == EXT4_ROOT_INO || node == 0 || node > UINT32_MAX)
+		return 0;
+	return (uint32_t)node;
+}
+
+static fuse_ino_t ino_to_node(uint32_t ino)
+{
+	return ino == EXT4_ROOT_INO ? FUSE_ROOT_ID : ino;
+}
+
+/* ext4_lookup refuses a directory entry naming a reserved inode other than the root (it
+ * calls the filesystem corrupt); so do we. s_first_ino is not in the public API, so the
+ * classic first inode stands in for it; images with a larger s_first_ino are vanishingly
+ * rare and their extra reserved inodes are then served like ordinary ones. */
+static bool ino_is_exposed(uint32_t ino)
+{
+	return ino == EXT4_ROOT_INO || ino >= EXT4_GOOD_OLD_FIRST_INO;
+}
+
+/* What the client sees for a reader error: corruption and bad checksums are EIO for that
+ * request (the reader has logged the details once); everything else is passed on. */
+static int client_errno(int err)
+{
+	switch (-err) {
+	case EUCLEAN:
+	case EBADMSG:
+		return EIO;
+	case 0:
+		return EIO;
+	default:
+		return err < 0 ? -err : EIO;
+	}
+}
+
+static void reply_err(fuse_req_t req, int err)
+{
+	fuse_reply_err(req, client_errno(err));
+}
+
+/* Reads the inode behind NODE. The kernel only knows nodes we gave it, so an unused inode
+ * here means the image is corrupt (ext4_iget's -ESTALE, which ext4 turns into EFSCORRUPTED). */
+static int node_get(struct bv_fuse *bf, fuse_ino_t node, struct bv_ext4_inode *inode)
+{
+	uint32_t ino = node_to_ino(node);
+	int err;
+
+	if (!ino) {
+		bv_err("kernel asked for node %llu, which was never handed out",
+		       (unsigned long long)node);
+		return -EIO;
+	}
+	err = bv_ext4_inode_get(bf->fs, ino, inode);
+	if (err == -ENOENT)
+		return -EUCLEAN;
+	return err;
+}
+
+static void attr_fill(struct bv_fuse *bf, const struct bv_ext4_inode *inode, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	bv_ext4_inode_stat(bf->fs, inode, st);
+	st->st_ino = inode->ino;
+}
+
+static void entry_fill(struct bv_fuse *bf, const struct bv_ext4_inode *inode,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = ino_to_node(inode->ino);
+	e->generation = inode->generation;
+	attr_fill(bf, inode, &e->attr);
+	e->attr_timeout = BV_FUSE_TIMEOUT;
+	e->entry_timeout = BV_FUSE_TIMEOUT;
+}
+
+/* ---- init ---- */
+
+static void want(struct fuse_conn_info *conn, unsigned cap)
+{
+	if (conn->capable & cap)
+		conn->want |= cap;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct bv_fuse *bf = userdata;
+
+	/* The image never changes: a size or mtime seen again must not drop the page cache. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	want(conn, FUSE_CAP_ASYNC_READ);
+	want(conn, FUSE_CAP_CACHE_SYMLINKS);
+	want(conn, FUSE_CAP_PARALLEL_DIROPS);
+	/* READDIRPLUS always (not AUTO): `find -ls` and `ls -l` then need no LOOKUP per entry,
+	 * and the attributes come from the inode table blocks the walk has just cached. */
+	want(conn, FUSE_CAP_READDIRPLUS);
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	/* ext4 mounts with ACLs on: the kernel then checks them as ext4 would, and passes
+	 * system.posix_acl_* through to GETXATTR (without it newer kernels hide them). */
+	want(conn, FUSE_CAP_POSIX_ACL);
+	/* ENOSYS from open/opendir below makes the kernel stop asking (no round trip per open)
+	 * and keep page and readdir caches across opens. */
+	want(conn, FUSE_CAP_NO_OPEN_SUPPORT);
+	want(conn, FUSE_CAP_NO_OPENDIR_SUPPORT);
+	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_EXPORT_SUPPORT);
+	/* The kernel offers its bdi readahead; accept all of it (the mount command raises the
+	 * bdi's read_ahead_kb afterwards, since INIT can only lower it). */
+	conn->time_gran = 1;
+	atomic_store(&bf->initialized, true);
+	bv_debug("FUSE_INIT: protocol %u.%u, max_readahead %u, want 0x%x", conn->proto_major,
+		 conn->proto_minor, conn->max_readahead, conn->want);
+}
+
+/* ---- reading ---- */
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode dir, inode;
+	struct fuse_entry_param e;
+	size_t len = strlen(name);
+	uint32_t ino;
+	int err;
+
+	atomic_fetch_add(&bf->lookups, 1);
+	if (len > BV_FUSE_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	err = node_get(bf, parent, &dir);
+	if (err)
+		goto fail;
+	err = bv_ext4_lookup(bf->fs, &dir, name, len, &ino);
+	if (err == -ENOENT) {
+		/* A negative entry (node 0) cached forever: the name cannot appear later. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = BV_FUSE_TIMEOUT;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (err)
+		goto fail;
+	if (!ino_is_exposed(ino)) {
+		bv_err("directory inode %u: entry '%s' names reserved inode %u", dir.ino, name,
+		       ino);
+		err = -EUCLEAN;
+		goto fail;
+	}
+	err = bv_ext4_inode_get(bf->fs, ino, &inode);
+	if (err == -ENOENT) {
+		bv_err("directory inode %u: entry '%s' names unused inode %u", dir.ino, name, ino);
+		err = -EUCLEAN;
+	}
+	if (err)
+		goto fail;
+	entry_fill(bf, &inode, &e);
+	fuse_reply_entry(req, &e);
+	return;
+fail:
+	reply_err(req, err);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t node, uint64_t nlookup)
+{
+	/* Nothing is kept per node. */
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	struct stat st;
+	int err;
+
+	atomic_fetch_add(&bf->getattrs, 1);
+	err = node_get(bf, node, &inode);
+	if (err) {
+		reply_err(req, err);
+		return;
+	}
+	attr_fill(bf, &inode, &st);
+	fuse_reply_attr(req, &st, BV_FUSE_TIMEOUT);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t node)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	size_t len, size = 65536 + 1; /* a slow symlink is at most one 64 KiB block */
+	char *buf;
+	int err;
+
+	buf = scratch_get(bf, size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	err = node_get(bf, node, &inode);
+	if (!err)
+		err = bv_ext4_readlink(bf->fs, &inode, buf, size, &len);
+	if (err) {
+		reply_err(req, err);
+		return;
+	}
+	fuse_reply_readlink(req, buf);
+}
+
+/* ENOSYS, not success: libfuse 3.14 answers success itself when these are NULL, which
+ * makes the kernel send OPEN and RELEASE for every open(2). */
+static void op_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	size_t done = 0;
+	ssize_t n;
+	char *buf;
+	int err;
+
+	atomic_fetch_add(&bf->reads, 1);
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	buf = scratch_get(bf, size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	err = node_get(bf, node, &inode);
+	if (err) {
+		reply_err(req, err);
+		return;
+	}
+	/* A short reply is EOF to the kernel (it would even shrink its idea of i_size), so
+	 * keep asking until the reader says end of file. */
+	while (done < size) {
+		n = bv_ext4_file_read(bf->fs, &inode, buf + done, size - done,
+				      (uint64_t)off + done);
+		if (n < 0) {
+			reply_err(req, (int)n);
+			return;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	atomic_fetch_add(&bf->read_bytes, done);
+	fuse_reply_buf(req, buf, done);
+}
+
+/* READDIR and READDIRPLUS fill one reply buffer from a walk of the directory; the offset
+ * of each entry is the reader's cookie for resuming after it. */
+struct dir_fill {
+	fuse_req_t req;
+	struct bv_fuse *bf;
+	char *buf;
+	size_t size;
+	size_t used;
+	bool plus;
+};
+
+static bool is_dot_or_dotdot(const char *name, size_t len)
+{
+	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
+}
+
+static int dir_fill_one(void *ctx, const char *name, size_t name_len, uint32_t ino,
+			uint8_t file_type, uint64_t next_pos)
+{
+	struct dir_fill *df = ctx;
+	char cname[BV_FUSE_NAME_MAX + 1];
+	struct fuse_entry_param e;
+	struct bv_ext4_inode inode;
+	size_t ent;
+
+	if (name_len > BV_FUSE_NAME_MAX || next_pos > INT64_MAX)
+		return -EUCLEAN; /* the reader caps names at 255; never trust it blindly */
+	memcpy(cname, name, name_len);
+	cname[name_len] = '\0';
+
+	memset(&e, 0, sizeof(e));
+	e.attr.st_ino = ino;
+	e.attr.st_mode = DTTOIF(bv_ext4_ft_to_dt(file_type));
+	if (!df->plus) {
+		ent = fuse_add_direntry(df->req, df->buf + df->used, df->size - df->used, cname,
+					&e.attr, (off_t)next_pos);
+	} else {
+		/* Node 0 tells the kernel "no attributes here": it skips "." and "..", and an
+		 * entry whose inode cannot be read is looked up (and fails) on first use. */
+		if (!is_dot_or_dotdot(name, name_len) && ino_is_exposed(ino) &&
+		    bv_ext4_inode_get(df->bf->fs, ino, &inode) == 0)
+			entry_fill(df->bf, &inode, &e);
+		ent = fuse_add_direntry_plus(df->req, df->buf + df->used, df->size - df->used,
+					     cname, &e, (off_t)next_pos);
+	}
+	if (ent > df->size - df->used)
+		return 1; /* full: the kernel asks again from this entry's offset */
+	df->used += ent;
+	return 0;
+}
+
+static void readdir_common(fuse_req_t req, fuse_ino_t node, size_t size, off_t off, bool plus)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode dir;
+	struct dir_fill df;
+	int err;
+
+	atomic_fetch_add(&bf->readdirs, 1);
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	err = node_get(bf, node, &dir);
+	if (err)
+		goto fail;
+	df.req = req;
+	df.bf = bf;
+	df.size = size;
+	df.used = 0;
+	df.plus = plus;
+	df.buf = scratch_get(bf, size);
+	if (!df.buf) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = bv_ext4_dir_iterate(bf->fs, &dir, (uint64_t)off, dir_fill_one, &df);
+	/* Entries already packed are good; the error comes back on the next call. */
+	if (err < 0 && df.used == 0)
+		goto fail;
+	fuse_reply_buf(req, df.buf, df.used);
+	return;
+fail:
+	reply_err(req, err);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	readdir_common(req, node, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	readdir_common(req, node, size, off, true);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t node)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct statvfs st;
+
+	memset(&st, 0, sizeof(st));
+	bv_ext4_statfs(bf->fs, &st);
+	fuse_reply_statfs(req, &st);
+}
+
+/* Both xattr calls: SIZE 0 asks for the length only (fuse_reply_xattr), otherwise the
+ * bytes, or ERANGE when they do not fit. security.capability is asked on every exec: it
+ * costs one cached inode read and, only if the inode has an xattr block, one cached block. */
+static void op_getxattr(fuse_req_t req, fuse_ino_t node, const char *name, size_t size)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	char *buf = NULL;
+	ssize_t n;
+	int err;
+
+	atomic_fetch_add(&bf->getxattrs, 1);
+	err = node_get(bf, node, &inode);
+	if (err)
+		goto fail;
+	if (size) {
+		buf = scratch_get(bf, size);
+		if (!buf) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
+	n = bv_ext4_xattr_get(bf->fs, &inode, name, buf, size);
+	if (n < 0) {
+		err = (int)n;
+		goto fail;
+	}
+	if (size)
+		fuse_reply_buf(req, buf, (size_t)n);
+	else
+		fuse_reply_xattr(req, (size_t)n);
+	return;
+fail:
+	reply_err(req, err);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t node, size_t size)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	char *buf = NULL;
+	ssize_t n;
+	int err;
+
+	err = node_get(bf, node, &inode);
+	if (err)
+		goto fail;
+	if (size) {
+		buf = scratch_get(bf, size);
+		if (!buf) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
+	n = bv_ext4_xattr_list(bf->fs, &inode, buf, size);
+	if (n < 0) {
+		err = (int)n;
+		goto fail;
+	}
+	if (size)
+		fuse_reply_buf(req, buf, (size_t)n);
+	else
+		fuse_reply_xattr(req, (size_t)n);
+	return;
+fail:
+	reply_err(req, err);
+}
+
+/* ---- everything that would write: EROFS (the ro mount stops most before they come) ---- */
+
+static void op_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t node, fuse_ino_t newparent, const char *newname)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t node, const char *name, const char *value,
+			size_t size, int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t node, int mode, off_t offset, off_t length,
+			 struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			       struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+/* rmdir and removexattr share unlink's signature shape. */
+static void op_name_erofs(fuse_req_t req, fuse_ino_t node, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static const struct fuse_lowlevel_ops bv_fuse_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.open = op_open,
+	.opendir = op_opendir,
+	.read = op_read,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.statfs = op_statfs,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_name_erofs,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.write = op_write,
+	.create = op_create,
+	.setxattr = op_setxattr,
+	.removexattr = op_name_erofs,
+	.fallocate = op_fallocate,
+	.copy_file_range = op_copy_file_range,
+};
+
+/* ---- the adapter object ---- */
+
+int bv_fuse_new(struct bv_ext4 *fs, struct bv_fuse **out)
+{
+	struct bv_fuse *bf;
+	int err;
+
+	bf = calloc(1, sizeof(*bf));
+	if (!bf)
+		return -ENOMEM;
+	bf->fs = fs;
+	err = pthread_key_create(&bf->scratch_key, scratch_free);
+	if (err) {
+		free(bf);
+		return -err;
+	}
+	*out = bf;
+	return 0;
+}
+
+void bv_fuse_free(struct bv_fuse *bf)
+{
+	if (!bf)
+		return;
+	/* pthread_key_delete runs no destructors: free this thread's buffer by hand. */
+	scratch_free(pthread_getspecific(bf->scratch_key));
+	pthread_setspecific(bf->scratch_key, NULL);
+	pthread_key_delete(bf->scratch_key);
+	free(bf);
+}
+
+struct fuse_session *bv_fuse_session_new(struct bv_fuse *bf, struct fuse_args *args)
+{
+	return fuse_session_new(args, &bv_fuse_ops, sizeof(bv_fuse_ops), bf);
+}
+
+bool bv_fuse_is_initialized(const struct bv_fuse *bf)
+{
+	return atomic_load(&bf->initialized);
+}
+
+void bv_fuse_stats_get(const struct bv_fuse *bf, struct bv_fuse_stats *out)
+{
+	/* atomic_load takes a non-const pointer in some libcs; the counters are only read. */
+	struct bv_fuse *b = (struct bv_fuse *)bf;
+
+	out->reads = atomic_load(&b->reads);
+	out->read_bytes = atomic_load(&b->read_bytes);
+	out->lookups = atomic_load(&b->lookups);
+	out->getattrs = atomic_load(&b->getattrs);
+	out->readdirs = atomic_load(&b->readdirs);
+	out->getxattrs = atomic_load(&b->getxattrs);
+}

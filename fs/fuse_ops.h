@@ -1,0 +1,56 @@
+/* The FUSE adapter: libfuse3 low-level operations over the ext2/3/4 reader.
+ *
+ * It only translates: decode the request, ask the reader, reply once. Node ids are the
+ * on-disk inode numbers, except that the root (inode 2) is FUSE_ROOT_ID (1); inode 1 (bad
+ * blocks) and the other reserved inodes are never handed to the kernel, so the swap is a
+ * bijection on everything the kernel can see. st_ino and the generation are the on-disk
+ * ones. The image never changes, so every entry, attribute and negative lookup is cached
+ * by the kernel forever, and open/opendir answer ENOSYS so the page cache is kept across
+ * opens without a round trip.
+ */
+#ifndef BV_FS_FUSE_OPS_H
+#define BV_FS_FUSE_OPS_H
+
+#ifndef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 314
+#endif
+
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bv_ext4;
+struct bv_fuse;
+
+/* Entry and attribute timeouts, in seconds: "forever" for an image that cannot change. */
+#define BV_FUSE_TIMEOUT 1e9
+
+/* Counters of requests that reached the daemon (for the benchmark and -d). */
+struct bv_fuse_stats {
+	uint64_t reads;        /* READ requests */
+	uint64_t read_bytes;   /* bytes answered to READ */
+	uint64_t lookups;
+	uint64_t getattrs;
+	uint64_t readdirs;     /* READDIR and READDIRPLUS */
+	uint64_t getxattrs;
+};
+
+/* Makes the adapter over FS (borrowed: must outlive the adapter). Returns 0 or -ENOMEM
+ * (or another -errno from pthread_key_create). Free with bv_fuse_free(). */
+int bv_fuse_new(struct bv_ext4 *fs, struct bv_fuse **out);
+
+/* Frees the adapter and the calling thread's scratch buffer; worker threads free theirs
+ * when they exit. Call after the session loop has returned. Accepts NULL. */
+void bv_fuse_free(struct bv_fuse *bf);
+
+/* Creates a low-level session serving BF, with the libfuse options in ARGS (borrowed; see
+ * fuse_session_new). Returns NULL with a message from libfuse on stderr on bad options. */
+struct fuse_session *bv_fuse_session_new(struct bv_fuse *bf, struct fuse_args *args);
+
+/* True once FUSE_INIT has been received (its reply follows right after). Thread safe. */
+bool bv_fuse_is_initialized(const struct bv_fuse *bf);
+
+/* Snapshot of the request counters. Thread safe. */
+void bv_fuse_stats_get(const struct bv_fuse *bf, struct bv_fuse_stats *out);
+
+#endif
