@@ -65,10 +65,9 @@ int bv_ext4_bread(struct bv_ext4 *fs, uint64_t blk, struct bv_cache_ref *ref)
 				       " blocks)",
 				       blk, fs->sb.s_blocks_count);
 	if (fs->journal) {
+		/* A replayed block: its newest copy is in the journal (or in memory). */
 		int err = 0;
-		if (bv_journal_lookup(fs, blk, ref, &err))
-			return 0;
-		if (err)
+		if (bv_journal_lookup(fs, blk, ref, &err) || err)
 			return err;
 	}
 	return bv_cache_get(fs->cache, blk, ref);
@@ -104,11 +103,11 @@ int bv_ext4_read_raw(struct bv_ext4 *fs, void *buf, size_t len, uint64_t off)
 	for (uint64_t b = first; b <= last; b++) {
 		struct bv_cache_ref ref = { 0 };
 		int jerr = 0;
-		if (!bv_journal_lookup(fs, b, &ref, &jerr)) {
-			if (jerr)
-				return jerr;
+		bool hit = bv_journal_lookup(fs, b, &ref, &jerr);
+		if (jerr)
+			return jerr;
+		if (!hit)
 			continue;
-		}
 		uint64_t bstart = b * bs;
 		uint64_t from = bstart > off ? bstart : off;
 		uint64_t to = bstart + bs < off + len ? bstart + bs : off + len;
@@ -232,27 +231,22 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 		goto out_free;
 	}
 
-	if (opts->skip_journal) {
-		fs->journal_state = bv_ext4_has_incompat(&fs->sb, EXT4_FEATURE_INCOMPAT_RECOVER)
-					    ? "needs_recovery"
-				    : bv_ext4_has_compat(&fs->sb, EXT4_FEATURE_COMPAT_HAS_JOURNAL)
-					    ? "clean"
-					    : "none";
-	} else {
-		err = bv_journal_load(fs);
+	/* journal.c honours skip_journal itself (like mount -o noload) and sets the
+	 * journal state either way. */
+	fs->skip_journal = opts->skip_journal;
+	err = bv_journal_load(fs);
+	if (err) {
+		seterr(errbuf, errbuf_size, "%s: cannot load the journal: %s", bv_source_path(src),
+		       strerror(-err));
+		goto out_journal;
+	}
+	/* Replay may carry a newer superblock; the kernel would see that one. */
+	if (fs->journal && bv_journal_overlaps(fs->journal, fs->sb.sb_block, 1)) {
+		err = sb_reload(fs, opts, why, sizeof(why));
 		if (err) {
-			seterr(errbuf, errbuf_size, "%s: cannot load the journal: %s",
-			       bv_source_path(src), strerror(-err));
-			goto out_cache;
-		}
-		/* Replay may carry a newer superblock; the kernel would see that one. */
-		if (fs->journal && bv_journal_overlaps(fs->journal, fs->sb.sb_block, 1)) {
-			err = sb_reload(fs, opts, why, sizeof(why));
-			if (err) {
-				seterr(errbuf, errbuf_size, "%s: after journal replay: %s",
-				       bv_source_path(src), why);
-				goto out_journal;
-			}
+			seterr(errbuf, errbuf_size, "%s: after journal replay: %s",
+			       bv_source_path(src), why);
+			goto out_journal;
 		}
 	}
 	if (!fs->journal_state)
@@ -285,7 +279,6 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 
 out_journal:
 	bv_journal_free(fs->journal);
-out_cache:
 	bv_cache_free(fs->cache);
 out_free:
 	free(fs);

@@ -339,7 +339,10 @@ static int check_geometry(struct bv_ext4_sb *sb, uint64_t dev_size, char *errbuf
 	uint32_t bits_per_bitmap = sb->block_size * 8;
 	uint32_t ratio = sb->cluster_size / sb->block_size;
 
-	if (sb->s_blocks_per_group == 0 || sb->s_blocks_per_group > bits_per_bitmap)
+	/* The bitmaps count clusters: with bigalloc a group spans up to 8 * block_size
+	 * clusters, so only the cluster count is bounded by the bitmap. */
+	if (sb->s_blocks_per_group == 0 ||
+	    (ratio == 1 && sb->s_blocks_per_group > bits_per_bitmap))
 		return fail(errbuf, size, -EUCLEAN, "invalid blocks per group %u",
 			    sb->s_blocks_per_group);
 	if (bv_ext4_has_ro_compat(sb, EXT4_FEATURE_RO_COMPAT_BIGALLOC)) {
