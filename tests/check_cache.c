@@ -52,6 +52,24 @@ static void fixture_init(struct fixture *f, uint32_t bs, size_t nblocks, size_t 
 	ck_assert_int_eq(bv_cache_new(f->src, bs, budget, &f->cache), 0);
 }
 
+/* The same over a scratch file, to run the pread path of the source. */
+static void fixture_init_file(struct fixture *f, const char *name, uint32_t bs,
+			      size_t nblocks, size_t budget)
+{
+	char path[PATH_MAX];
+	FILE *fp;
+
+	f->bs = bs;
+	f->mem = pattern_new(bs * nblocks);
+	snprintf(path, sizeof(path), "%s/%s", bv_test_tmpdir(), name);
+	fp = fopen(path, "wb");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite(f->mem, 1, bs * nblocks, fp), bs * nblocks);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_int_eq(bv_source_open(path, &f->src), 0);
+	ck_assert_int_eq(bv_cache_new(f->src, bs, budget, &f->cache), 0);
+}
+
 static void fixture_fini(struct fixture *f)
 {
 	bv_cache_free(f->cache);
@@ -444,6 +462,21 @@ START_TEST(test_cache_threads_under_eviction_pressure_keep_data_and_budget)
 }
 END_TEST
 
+START_TEST(test_cache_threads_over_file_source)
+{
+	struct fixture f;
+	struct bv_cache_stats st;
+	uint64_t gets;
+
+	fixture_init_file(&f, "cache_threads.bin", 4096, 128, 32 * 4096);
+	hammer_all(&f, 8, 128, 3000, 2, false, &gets);
+	st = stats(f.cache);
+	ck_assert_uint_le(st.bytes, 32 * 4096);
+	ck_assert_uint_eq(st.hits + st.misses, gets);
+	fixture_fini(&f);
+}
+END_TEST
+
 struct failer {
 	struct bv_cache *c;
 	pthread_barrier_t *start;
@@ -512,6 +545,7 @@ static Suite *cache_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_cache_threads_read_each_block_once);
 	tcase_add_test(tc, test_cache_threads_under_eviction_pressure_keep_data_and_budget);
+	tcase_add_test(tc, test_cache_threads_over_file_source);
 	tcase_add_test(tc, test_cache_threads_all_get_read_error);
 	suite_add_tcase(s, tc);
 	return s;
