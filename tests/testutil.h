@@ -34,7 +34,8 @@ void bv_test_skip(const char *test, const char *why);
 
 /* Builds (once per run; later calls reuse the file) an image NAME.img in the scratch
  * directory with `mkfs.ext4 -q -F MKFS_OPTS -d SRCDIR IMG SIZE`. SRCDIR may be NULL for an
- * empty filesystem. Returns the image path (static storage per call: copy it) or NULL. */
+ * empty filesystem. The defaults are /etc/mke2fs.conf's ext4 (pass -t ext2 / -t ext3 for
+ * those). Returns the image path (static storage per call: copy it) or NULL. */
 const char *bv_test_mkfs(const char *name, const char *mkfs_opts, const char *srcdir,
 			 const char *size);
 
