@@ -600,8 +600,12 @@ static int serve(struct mount_cmd *mc, struct fuse_session *se, struct bv_fuse *
 		goto out_cfg;
 	}
 	ready_started = true;
+	/* 0 after an unmount; libfuse returns the signal number after SIGTERM, SIGINT or
+	 * SIGHUP, which mean "stop" here: also a clean exit. Negative is a real error. */
 	err = fuse_session_loop_mt(se, cfg);
-	status = (err == 0 && !atomic_load(&sv.failed)) ? BV_EXIT_OK : BV_EXIT_FAIL;
+	status = (err >= 0 && !atomic_load(&sv.failed)) ? BV_EXIT_OK : BV_EXIT_FAIL;
+	if (err < 0)
+		bv_err("session loop: %s", strerror(-err));
 out_cfg:
 	fuse_loop_cfg_destroy(cfg);
 out_unmount:
