@@ -53,7 +53,7 @@ static const char *tree_common(void)
 		    "set -e; d='%s.tmp'; rm -rf \"$d\"; mkdir -p \"$d\"; cd \"$d\";"
 		    "touch small plain big many long emptyval;"
 		    "setfattr -n user.a -v hello small; setfattr -n trusted.t -v 0x0102 small;"
-		    "setfattr -n security.s -v sec small;"
+		    "setfattr -n security.s -v sec small; setfattr -n gnu.h -v hurd small;"
 		    "setfattr -n user.empty emptyval;"
 		    "setfattr -n user.big -v \"$(head -c 3000 /dev/zero | tr '\\0' b)\" big;"
 		    "for i in $(seq -w 0 29); do setfattr -n user.k$i -v value-$i-abcdefgh many; done;"
@@ -83,6 +83,7 @@ static int kernel_collect(const char *img, const char *tag, const char **paths,
 	for (i = 0; paths[i]; i++) {
 		struct k_file *f = &out[i];
 		struct stat st;
+		size_t len;
 		char *n;
 
 		f->path = paths[i];
@@ -100,7 +101,9 @@ static int kernel_collect(const char *img, const char *tag, const char **paths,
 		     n += strlen(n) + 1) {
 			struct k_attr *a = &f->attrs[f->nattrs++];
 
-			snprintf(a->name, sizeof(a->name), "%s", n);
+			len = strnlen(n, sizeof(a->name) - 1);
+			memcpy(a->name, n, len);
+			a->name[len] = '\0';
 			a->val = malloc(XATTR_SIZE_MAX);
 			a->len = lgetxattr(p, n, a->val, XATTR_SIZE_MAX);
 			if (a->len < 0)
@@ -241,21 +244,21 @@ static void run_kernel_compare(const char *test, const char *img, const char **p
 
 START_TEST(test_xattr_matches_kernel_256_byte_inodes)
 {
-	run_kernel_compare(__func__, img_common(), common_paths, 40);
+	run_kernel_compare(__func__, img_common(), common_paths, 41);
 }
 END_TEST
 
 START_TEST(test_xattr_matches_kernel_128_byte_inodes)
 {
 	run_kernel_compare(__func__, img_build("xattr_i128", EXT4_OPTS " -I 128"),
-			   common_paths, 40);
+			   common_paths, 41);
 }
 END_TEST
 
 START_TEST(test_xattr_matches_kernel_ext2)
 {
 	run_kernel_compare(__func__, img_build("xattr_ext2", "-t ext2 -b 4096 -O ext_attr -I 256"),
-			   common_paths, 40);
+			   common_paths, 41);
 }
 END_TEST
 
@@ -573,8 +576,10 @@ END_TEST
  * the kernel on the patched image. */
 START_TEST(test_xattr_ibody_bad_magic_hides_the_area)
 {
+	static struct k_file k[1];
+	static char list[4096];
 	struct patched p;
-	struct k_file k[1];
+	ssize_t ours;
 	const char *paths[] = { "small", NULL };
 	char path[512];
 	size_t ioff;
@@ -586,7 +591,9 @@ START_TEST(test_xattr_ibody_bad_magic_hides_the_area)
 	p.buf[ioff + 128 + bv_le16(p.buf + ioff + EXT4_INODE_I_EXTRA_ISIZE)] ^= 1;
 	patched_open(&p, "/small", false);
 	ck_assert_int_eq(bv_ext4_xattr_get(p.fs, &p.inode, "user.a", NULL, 0), -ENODATA);
-	ck_assert_int_eq(bv_ext4_xattr_list(p.fs, &p.inode, NULL, 0), 0);
+	ours = bv_ext4_xattr_list(p.fs, &p.inode, list, sizeof(list));
+	ck_assert_int_ge(ours, 0);
+	ck_assert_ptr_null(memmem(list, (size_t)ours, "user.a", 7));
 	if (bv_test_is_root()) {
 		snprintf(path, sizeof(path), "%s/xattr_badmagic_%d.img", bv_test_tmpdir(),
 			 (int)getpid());
@@ -598,9 +605,86 @@ START_TEST(test_xattr_ibody_bad_magic_hides_the_area)
 		ck_assert_int_eq(bv_test_sh("debugfs -w -n -R 'set_inode_field /small checksum calc' "
 					    "'%s' >/dev/null 2>&1", path), 0);
 		ck_assert_int_eq(kernel_collect(path, "badmagic", paths, k, &n), 0);
-		ck_assert_int_eq(k[0].list_len, 0);
+		ck_assert_int_eq(k[0].list_len, ours);
+		ck_assert_int_eq(memcmp(k[0].list, list, (size_t)ours), 0);
 		unlink(path);
 	}
+	patched_free(&p);
+}
+END_TEST
+
+/* The value of the in-inode entry with NAME_INDEX in the inode at IOFF. */
+static uint8_t *ibody_value(uint8_t *buf, size_t ioff, uint8_t name_index, uint32_t *size)
+{
+	size_t first = ibody_first(buf, ioff), e = first;
+
+	while (bv_le32(buf + e) != 0) {
+		if (buf[e + EXT4_XATTR_E_NAME_INDEX] == name_index) {
+			*size = bv_le32(buf + e + EXT4_XATTR_E_VALUE_SIZE);
+			return buf + first + bv_le16(buf + e + EXT4_XATTR_E_VALUE_OFFS);
+		}
+		e += EXT4_XATTR_LEN(buf[e + EXT4_XATTR_E_NAME_LEN]);
+	}
+	ck_abort_msg("no entry of index %u", name_index);
+	return NULL;
+}
+
+/* ext4_acl_from_disk() refuses a wrong version, an unknown tag and a size that is no
+ * whole number of entries: -EINVAL, as getxattr says for them. */
+START_TEST(test_xattr_acl_rejects_malformed)
+{
+	static const struct {
+		size_t off;   /* byte of the on-disk ACL to change */
+		uint8_t val;
+	} cases[] = {
+		{ 0, 2 },     /* a_version 2 */
+		{ 4, 0x40 },  /* first tag unknown */
+	};
+	uint8_t v[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct patched p;
+		uint32_t size;
+		uint8_t *acl;
+
+		patched_load(&p, img_common());
+		acl = ibody_value(p.buf, inode_off(p.img, "/acldir"),
+				  EXT4_XATTR_INDEX_POSIX_ACL_ACCESS, &size);
+		ck_assert_uint_eq(bv_le32(acl), EXT4_ACL_VERSION);
+		acl[cases[i].off] = cases[i].val;
+		patched_open(&p, "/acldir", false);
+		ck_assert_int_eq(bv_ext4_xattr_get(p.fs, &p.inode, "system.posix_acl_access", v,
+						   sizeof(v)), -EINVAL);
+		ck_assert_int_eq(bv_ext4_xattr_get(p.fs, &p.inode, "system.posix_acl_access",
+						   NULL, 0), -EINVAL);
+		/* The default ACL beside it is untouched. */
+		ck_assert_int_gt(bv_ext4_xattr_get(p.fs, &p.inode, "system.posix_acl_default", v,
+						   sizeof(v)), 0);
+		patched_free(&p);
+	}
+}
+END_TEST
+
+START_TEST(test_xattr_acl_rejects_partial_entry)
+{
+	struct patched p;
+	uint32_t size;
+	uint8_t v[256];
+	size_t e, ioff;
+
+	patched_load(&p, img_common());
+	ioff = inode_off(p.img, "/acldir");
+	ibody_value(p.buf, ioff, EXT4_XATTR_INDEX_POSIX_ACL_ACCESS, &size);
+	/* One byte less: no longer a whole number of entries. */
+	for (e = ibody_first(p.buf, ioff);
+	     p.buf[e + EXT4_XATTR_E_NAME_INDEX] != EXT4_XATTR_INDEX_POSIX_ACL_ACCESS;
+	     e += EXT4_XATTR_LEN(p.buf[e + EXT4_XATTR_E_NAME_LEN]))
+		;
+	put32(p.buf + e + EXT4_XATTR_E_VALUE_SIZE, size - 1);
+	patched_open(&p, "/acldir", false);
+	ck_assert_int_eq(bv_ext4_xattr_get(p.fs, &p.inode, "system.posix_acl_access", v,
+					   sizeof(v)), -EINVAL);
 	patched_free(&p);
 }
 END_TEST
@@ -865,6 +949,8 @@ static Suite *xattr_suite(void)
 	tcase_add_test(neg, test_xattr_rejects_value_inum_without_ea_inode);
 	tcase_add_test(neg, test_xattr_ibody_bad_magic_hides_the_area);
 	tcase_add_test(neg, test_xattr_inode_wins_over_block);
+	tcase_add_test(neg, test_xattr_acl_rejects_malformed);
+	tcase_add_test(neg, test_xattr_acl_rejects_partial_entry);
 	tcase_add_test(neg, test_xattr_ea_inode_requires_ea_inode_flag);
 	tcase_add_test(neg, test_xattr_ea_inode_rejects_size_mismatch);
 	tcase_add_test(neg, test_xattr_ea_inode_rejects_bad_value_hash);
