@@ -372,6 +372,79 @@ START_TEST(test_inline_rejects_value_in_ea_inode)
 }
 END_TEST
 
+/* Files and a directory the kernel wrote inline (mount rw, write, unmount), read back
+ * through both readers and compared with what the kernel reads from the same image. */
+START_TEST(test_inline_kernel_written_matches_kernel)
+{
+	static const char *names[] = { "k0", "k1", "k59", "k60", "k61", "k100", "k128", "grow" };
+	static uint8_t kern[8][256];
+	size_t klen[8], i, n = sizeof(names) / sizeof(names[0]);
+	char img[512], mnt[512], path[700];
+	struct bv_source *s = NULL;
+	struct bv_ext4 *fs;
+	const char *base;
+
+	if (!bv_test_is_root()) {
+		bv_test_skip(__func__, "needs root for a read-write loop mount");
+		return;
+	}
+	base = bv_test_mkfs("inline_kw_base", INLINE_OPTS " -I 256", NULL, "16M");
+	ck_assert_ptr_nonnull(base);
+	snprintf(img, sizeof(img), "%s/inline_kw_%d.img", bv_test_tmpdir(), (int)getpid());
+	snprintf(mnt, sizeof(mnt), "%s/inline_kw_mnt_%d", bv_test_tmpdir(), (int)getpid());
+	ck_assert_int_eq(bv_test_sh(
+		"set -e; cp '%s' '%s'; mkdir -p '%s'; mount -o loop '%s' '%s'; cd '%s';"
+		"for n in 0 1 59 60 61 100 128; do head -c $((n * 5 + 3)) /dev/urandom |"
+		" head -c $n > k$n; done; head -c 30 /dev/urandom > grow;"
+		"head -c 50 /dev/urandom >> grow; mkdir kd; touch kd/x kd/y;"
+		"cd /; umount '%s'", base, img, mnt, img, mnt, mnt, mnt), 0);
+	ck_assert_int_eq(bv_test_sh("mount -o ro,loop '%s' '%s'", img, mnt), 0);
+	for (i = 0; i < n; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", mnt, names[i]);
+		f = fopen(path, "rb");
+		klen[i] = f ? fread(kern[i], 1, sizeof(kern[i]), f) : (size_t)-1;
+		if (f)
+			fclose(f);
+	}
+	bv_test_sh("umount '%s'", mnt);
+	fs = open_img(img, &s);
+	for (i = 0; i < n; i++) {
+		struct bv_ext4_inode inode;
+		uint8_t got[300];
+
+		snprintf(path, sizeof(path), "/%s", names[i]);
+		ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, path), &inode), 0);
+		/* The kernel turns a file inline at its first write: an empty one is not. */
+		if (klen[i] == 0) {
+			ck_assert_int_eq(bv_ext4_file_read(fs, &inode, got, sizeof(got), 0), 0);
+			continue;
+		}
+		ck_assert_msg(inode.flags & EXT4_INLINE_DATA_FL, "%s is not inline", path);
+		ck_assert_int_eq(bv_ext4_inline_read(fs, &inode, got, sizeof(got), 0),
+				 (ssize_t)klen[i]);
+		ck_assert_int_eq(memcmp(got, kern[i], klen[i]), 0);
+		ck_assert_int_eq(bv_ext4_file_read(fs, &inode, got, sizeof(got), 0),
+				 (ssize_t)klen[i]);
+		ck_assert_int_eq(memcmp(got, kern[i], klen[i]), 0);
+	}
+	{
+		struct bv_ext4_inode dir;
+		uint8_t b[300];
+
+		ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/kd"), &dir), 0);
+		ck_assert(dir.flags & EXT4_INLINE_DATA_FL);
+		ck_assert_int_eq(bv_ext4_inline_read(fs, &dir, b, sizeof(b), 0),
+				 bv_ext4_inline_size(fs, &dir));
+		ck_assert_uint_eq(bv_le32(b), BV_EXT4_ROOT_INO);
+	}
+	bv_ext4_close(fs);
+	bv_source_close(s);
+	unlink(img);
+}
+END_TEST
+
 static Suite *inline_suite(void)
 {
 	Suite *s = suite_create("inline");
@@ -387,6 +460,7 @@ static Suite *inline_suite(void)
 	tcase_add_test(tc, test_inline_rejects_missing_system_data);
 	tcase_add_test(tc, test_inline_rejects_value_past_inode);
 	tcase_add_test(tc, test_inline_rejects_value_in_ea_inode);
+	tcase_add_test(tc, test_inline_kernel_written_matches_kernel);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -289,6 +289,54 @@ static const char *img_ea(void)
 	return made ? img : NULL;
 }
 
+
+/* An image the kernel wrote: mount rw, set xattrs with the tools, unmount. The kernel
+ * sorts block entries, shares identical blocks and ea_inodes between files, and writes
+ * its own hashes, which mke2fs -d does not all exercise. Static storage, or NULL. */
+static const char *img_kernel_written(void)
+{
+	static char img[512];
+	const char *base;
+	char mnt[512];
+
+	snprintf(img, sizeof(img), "%s/xattr_kw.img", bv_test_tmpdir());
+	if (access(img, F_OK) == 0)
+		return img;
+	base = bv_test_mkfs("xattr_kw_base", EA_OPTS, NULL, "32M");
+	if (!base)
+		return NULL;
+	snprintf(mnt, sizeof(mnt), "%s/xattr_kw_mnt", bv_test_tmpdir());
+	if (bv_test_sh(
+		    "set -e; cp '%s' '%s.tmp'; mkdir -p '%s'; mount -o loop '%s.tmp' '%s'; cd '%s';"
+		    "( set -e; touch a b c e f1 f2; setfattr -n user.x -v 1 a;"
+		    "setfattr -n trusted.y -v 2 a; setfattr -n security.z -v 3 a;"
+		    "v=$(head -c 3000 /dev/zero | tr '\\0' b); setfattr -n user.big -v \"$v\" b;"
+		    "setfattr -n user.same -v \"$v\" f1; setfattr -n user.same -v \"$v\" f2;"
+		    "for i in $(seq 0 39); do setfattr -n user.m$i -v value$i c; done;"
+		    "setfattr -x user.m7 c; mkdir d; setfacl -m u:5:r,g:9:rwx d;"
+		    "setfacl -d -m g:6:w d;"
+		    "python3 -c 'import os; os.setxattr(\"e\", \"user.huge\","
+		    "bytes((i * 13) & 255 for i in range(40000)))' ) || ret=1;"
+		    "cd /; umount '%s'; exit ${ret:-0}",
+		    base, img, mnt, img, mnt, mnt, mnt) != 0)
+		return NULL;
+	if (bv_test_sh("mv '%s.tmp' '%s'", img, img) != 0)
+		return NULL;
+	return img;
+}
+
+static const char *kw_paths[] = { "a", "b", "c", "d", "e", "f1", "f2", NULL };
+
+START_TEST(test_xattr_matches_kernel_written_image)
+{
+	if (!bv_test_is_root()) {
+		bv_test_skip(__func__, "needs root for a read-write loop mount");
+		return;
+	}
+	run_kernel_compare(__func__, img_kernel_written(), kw_paths, 48);
+}
+END_TEST
+
 static const char *ea_paths[] = { "ea", "two", NULL };
 
 START_TEST(test_xattr_matches_kernel_ea_inode)
@@ -935,6 +983,7 @@ static Suite *xattr_suite(void)
 	tcase_add_test(tc, test_xattr_matches_kernel_ext2);
 	tcase_add_test(tc, test_xattr_matches_kernel_ea_inode);
 	tcase_add_test(tc, test_xattr_get_name_rules);
+	tcase_add_test(tc, test_xattr_matches_kernel_written_image);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(neg, 60);
 	tcase_add_test(neg, test_xattr_block_rejects_bad_magic);
