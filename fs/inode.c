@@ -112,8 +112,9 @@ static bool extent_root_ok(const uint8_t *iblock)
 	uint16_t magic = bv_le16(iblock), entries = bv_le16(iblock + 2);
 	uint16_t max = bv_le16(iblock + 4), depth = bv_le16(iblock + 6);
 
+	/* An index level with no entries points nowhere. */
 	return magic == EXT4_EXT_MAGIC && max > 0 && max <= 4 && entries <= max &&
-	       depth <= EXT4_EXT_MAX_DEPTH;
+	       depth <= EXT4_EXT_MAX_DEPTH && (entries > 0 || depth == 0);
 }
 
 #define BAD(reason)                                                                        \

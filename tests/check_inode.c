@@ -269,6 +269,12 @@ START_TEST(test_decode_rejects_bad_extent_root)
 	grab(S_IFREG);
 	put16(raw + 0x2E, 6); /* eh_depth */
 	ck_assert_int_eq(dec(&in), -EUCLEAN);
+	grab(S_IFREG);
+	put16(raw + 0x2A, 0); /* an index node with no entries */
+	put16(raw + 0x2E, 1);
+	ck_assert_int_eq(dec(&in), -EUCLEAN);
+	put16(raw + 0x2E, 0); /* an empty leaf is fine */
+	ck_assert_int_eq(dec(&in), 0);
 	close_image();
 }
 END_TEST
@@ -502,6 +508,49 @@ START_TEST(test_inode_get_range_and_location)
 }
 END_TEST
 
+/* A group whose inode table was never initialised holds whatever the device held; its
+ * descriptor's INODE_UNINIT says none of it is in use. */
+START_TEST(test_inode_get_trusts_inode_uninit_over_table_garbage)
+{
+	const char *base = bv_test_mkfs("inode_uninit", IN_E4 " -b 1024", NULL, "64M");
+	char img[4400];
+	struct bv_ext4_group g;
+	struct bv_ext4_inode in;
+	uint32_t group = 0;
+
+	ck_assert_ptr_nonnull(base);
+	snprintf(img, sizeof(img), "%s/inode_uninit_garbage.img", bv_test_tmpdir());
+	ck_assert_int_eq(bv_test_sh("cp '%s' '%s'", base, img), 0);
+	open_image(img);
+	for (uint32_t i = 1; i < fs->sb.group_count && !group; i++)
+		if (bv_ext4_group_get(fs, i, &g) == 0 && (g.flags & EXT4_BG_INODE_UNINIT))
+			group = i;
+	ck_assert_uint_ne(group, 0);
+	uint32_t bs = fs->sb.block_size, ino = group * fs->sb.s_inodes_per_group + 1;
+	uint64_t desc = bv_ext4_group_desc_block(&fs->sb, group) * bs +
+			(uint64_t)(group % fs->sb.desc_per_block) * fs->sb.s_desc_size;
+	close_image();
+
+	ck_assert_int_eq(bv_test_sh("head -c %u /dev/urandom | dd of='%s' bs=1 seek=%llu "
+				    "conv=notrunc status=none",
+				    bs, img, (unsigned long long)g.inode_table * bs),
+			 0);
+	open_image(img);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, ino, &in), -ENOENT);
+	close_image();
+
+	/* Clear the flag (bg_flags, low byte): now the garbage is read, and refused. */
+	ck_assert_int_eq(bv_test_sh("printf '\\000' | dd of='%s' bs=1 seek=%llu conv=notrunc "
+				    "status=none",
+				    img, (unsigned long long)desc + 0x12),
+			 0);
+	open_image(img);
+	int err = bv_ext4_inode_get(fs, ino, &in);
+	ck_assert_msg(err == -EBADMSG || err == -EUCLEAN, "garbage inode: %d", err);
+	close_image();
+}
+END_TEST
+
 /* ---- the kernel as oracle ---- */
 
 struct kvariant {
@@ -714,6 +763,7 @@ static Suite *inode_suite(void)
 	tcase_add_test(tc, test_decode_ids_and_blocks);
 	tcase_add_test(tc, test_decode_device_numbers_both_encodings);
 	tcase_add_test(tc, test_inode_get_range_and_location);
+	tcase_add_test(tc, test_inode_get_trusts_inode_uninit_over_table_garbage);
 	suite_add_tcase(s, tc);
 
 	TCase *k = tcase_create("kernel");
