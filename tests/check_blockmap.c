@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs/ext4_priv.h"
 #include "fs/inode.h"
@@ -365,6 +366,19 @@ static const char *bm_srcdir(void)
 		fwrite(blk, 1, 1024, f);
 	}
 	fclose(f);
+	/* 1 GiB, data only at 0 and at 512 MiB: with 1 KiB blocks that is triple indirect. */
+	snprintf(path, sizeof(path), "%s.tmp/sparse", dir);
+	f = fopen(path, "wb");
+	if (!f)
+		return NULL;
+	memset(blk, 'S', sizeof(blk));
+	fwrite(blk, 1, 100, f);
+	fseek(f, 512L * 1024 * 1024 + 100, SEEK_SET);
+	for (int i = 0; i < 8; i++)
+		fwrite(blk, 1, sizeof(blk), f);
+	fclose(f);
+	if (truncate(path, 1024L * 1024 * 1024) != 0)
+		return NULL;
 	if (bv_test_sh("mv '%s.tmp' '%s'", dir, dir) != 0)
 		return NULL;
 	return dir;
@@ -484,6 +498,52 @@ START_TEST(test_extent_tree_depth2_maps_every_block)
 	}
 	bm_close(&im);
 	free(im.buf);
+}
+END_TEST
+
+/* Holes run to the next mapped block: the sparse 1 GiB file is walked in a few calls,
+ * extent-mapped and through the triple indirect range of a 1 KiB ext2 map alike. */
+static void bm_sparse_walk(const char *img, bool extents)
+{
+	struct bm_img im;
+	struct bv_ext4_inode inode;
+	struct bv_ext4_map m;
+	uint64_t l = 0, mapped = 0;
+	int calls = 0;
+
+	ck_assert_ptr_nonnull(img);
+	ck_assert(bm_load(&im, img));
+	ck_assert_int_eq(bm_open(&im, false), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(im.fs, bm_ino(img, "sparse"), &inode), 0);
+	ck_assert_uint_eq(!!(inode.flags & EXT4_EXTENTS_FL), extents);
+	ck_assert_uint_eq(inode.size, 1024ull * 1024 * 1024);
+	while (l < 1024 * 1024) {
+		ck_assert_int_eq(bv_ext4_map_blocks(im.fs, &inode, l, 1024 * 1024 - (uint32_t)l, &m), 0);
+		ck_assert_uint_eq(m.lblk, l);
+		if (!m.hole)
+			mapped += m.len;
+		l += m.len;
+		calls++;
+	}
+	ck_assert_uint_eq(l, 1024 * 1024);
+	ck_assert_uint_eq(mapped, 1 + 9); /* block 0, then 8 KiB at +100 bytes: 9 blocks */
+	ck_assert_int_le(calls, 8);
+	/* The hole after block 0 ends exactly at the data at 512 MiB + 100. */
+	ck_assert_int_eq(bv_ext4_map_blocks(im.fs, &inode, 1, UINT32_MAX, &m), 0);
+	ck_assert(m.hole);
+	ck_assert_uint_eq(m.len, 512 * 1024 - 1);
+	bm_close(&im);
+	free(im.buf);
+}
+
+START_TEST(test_extent_sparse_1g_maps_in_few_calls) { bm_sparse_walk(bm_ext4_img(), true); }
+END_TEST
+START_TEST(test_indirect_sparse_1g_maps_in_few_calls)
+{
+	const char *src = bm_srcdir();
+
+	ck_assert_ptr_nonnull(src);
+	bm_sparse_walk(bv_test_mkfs("blockmap-ext2-1k", "-t ext2 -b 1024", src, "16M"), false);
 }
 END_TEST
 
@@ -708,6 +768,8 @@ static Suite *blockmap_suite(void)
 
 	tcase_set_timeout(ti, 120);
 	tcase_add_test(ti, test_extent_tree_depth2_maps_every_block);
+	tcase_add_test(ti, test_extent_sparse_1g_maps_in_few_calls);
+	tcase_add_test(ti, test_indirect_sparse_1g_maps_in_few_calls);
 	tcase_add_test(ti, test_extent_block_rejects_bad_magic);
 	tcase_add_test(ti, test_extent_block_rejects_entries_over_max);
 	tcase_add_test(ti, test_extent_block_rejects_max_over_room);

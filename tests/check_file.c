@@ -514,6 +514,78 @@ START_TEST(test_file_read_unwritten_matches_kernel)
 }
 END_TEST
 
+/* The e2fsprogs corpus, mostly corrupt: every inode of every image that opens is read at
+ * a few places; each read returns a count within the request or -errno, never crashes
+ * (run under ASan and UBSan) and never writes past what it returned. */
+START_TEST(test_file_read_corpus_returns_cleanly)
+{
+	const char *dir = bv_test_corpus_dir();
+	const size_t len = 256 * 1024;
+	uint8_t *buf = malloc(len + 64);
+	char cmd[4300], name[1024];
+	int images = 0, reads = 0;
+	FILE *ls;
+
+	if (!dir) {
+		bv_test_skip("test_file_read_corpus_returns_cleanly", "no corpus directory");
+		free(buf);
+		return;
+	}
+	ck_assert_ptr_nonnull(buf);
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -E '\\.(img|image)(\\.gz|\\.bz2)?$'", dir);
+	ls = popen(cmd, "r");
+	ck_assert_ptr_nonnull(ls);
+	while (fgets(name, sizeof(name), ls)) {
+		char path[8192];
+		uint8_t *img;
+		size_t img_len;
+		struct bv_source *src;
+		struct bv_ext4 *fs;
+
+		name[strcspn(name, "\n")] = 0;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (bv_test_slurp(path, &img, &img_len) != 0)
+			continue;
+		if (bv_source_open_mem(img, img_len, &src) != 0) {
+			free(img);
+			continue;
+		}
+		if (bv_ext4_open(src, NULL, &fs, NULL, 0) == 0) {
+			uint32_t max = fs->sb.s_inodes_count < 2048 ? fs->sb.s_inodes_count : 2048;
+
+			images++;
+			for (uint32_t ino = 1; ino <= max; ino++) {
+				struct bv_ext4_inode inode;
+
+				if (bv_ext4_inode_get(fs, ino, &inode) != 0)
+					continue;
+				const uint64_t offs[] = { 0, inode.size / 2, inode.size - 1, 4095 };
+				for (size_t k = 0; k < sizeof(offs) / sizeof(offs[0]); k++) {
+					memset(buf + len, 0x5A, 64);
+					ssize_t n = bv_ext4_file_read(fs, &inode, buf, len, offs[k]);
+
+					ck_assert_int_le(n, (ssize_t)len);
+					ck_assert(n >= 0 || n == -EUCLEAN || n == -EBADMSG ||
+						  n == -EIO || n == -EINVAL || n == -EOPNOTSUPP ||
+						  n == -ENOMEM || n == -EFBIG);
+					for (int j = 0; j < 64; j++)
+						ck_assert_uint_eq(buf[len + j], 0x5A);
+					reads++;
+				}
+			}
+			bv_ext4_close(fs);
+		}
+		bv_source_close(src);
+		free(img);
+	}
+	pclose(ls);
+	free(buf);
+	printf("file corpus: %d images opened, %d reads\n", images, reads);
+	ck_assert_int_gt(images, 20);
+	ck_assert_int_gt(reads, 1000);
+}
+END_TEST
+
 static Suite *file_suite(void)
 {
 	Suite *s = suite_create("file");
@@ -532,6 +604,7 @@ static Suite *file_suite(void)
 	tcase_add_test(tc, test_file_read_clamps_to_isize);
 	tcase_add_test(tc, test_file_read_contiguous_one_run_per_request);
 	tcase_add_test(tc, test_file_read_unwritten_matches_kernel);
+	tcase_add_test(tc, test_file_read_corpus_returns_cleanly);
 	suite_add_tcase(s, tc);
 	return s;
 }
