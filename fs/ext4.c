@@ -35,10 +35,18 @@ static void seterr(char *errbuf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The last report made on this thread, so that bv_ext4_open can say in its error
+ * sentence what was wrong rather than only strerror's words. */
+static __thread char last_report[256];
+
 int bv_ext4_report(struct bv_ext4 *fs, int err, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_report, sizeof(last_report), fmt, ap);
+	va_end(ap);
 
 	/* Count without wrapping: once past the cap the counter stays put. */
 	unsigned n = atomic_load(&fs->corrupt_reports);
@@ -234,10 +242,11 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	/* journal.c honours skip_journal itself (like mount -o noload) and sets the
 	 * journal state either way. */
 	fs->skip_journal = opts->skip_journal;
+	last_report[0] = '\0';
 	err = bv_journal_load(fs);
 	if (err) {
 		seterr(errbuf, errbuf_size, "%s: cannot load the journal: %s", bv_source_path(src),
-		       strerror(-err));
+		       last_report[0] ? last_report : strerror(-err));
 		goto out_journal;
 	}
 	/* Replay may carry a newer superblock; the kernel would see that one. */
@@ -252,10 +261,14 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	if (!fs->journal_state)
 		fs->journal_state = "none";
 
+	last_report[0] = '\0';
 	err = bv_ext4_inode_get(fs, BV_EXT4_ROOT_INO, &root);
 	if (err) {
 		seterr(errbuf, errbuf_size, "%s: cannot read the root directory: %s",
-		       bv_source_path(src), strerror(-err));
+		       bv_source_path(src),
+		       err == -ENOENT	  ? "inode 2 is not in use (no links)"
+		       : last_report[0] ? last_report
+					: strerror(-err));
 		goto out_journal;
 	}
 	/* The kernel's own sanity check on the root (ext4_fill_super); inline root
