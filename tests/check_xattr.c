@@ -262,6 +262,38 @@ START_TEST(test_xattr_matches_kernel_ext2)
 }
 END_TEST
 
+/* 1 KiB blocks: the common tree but the 3000-byte value and the crowd of 30, which no
+ * 1 KiB block holds. */
+static const char *img_1k(void)
+{
+	static char img[512];
+	char dir[512];
+	const char *src = tree_common(), *made;
+
+	if (!src)
+		return NULL;
+	snprintf(dir, sizeof(dir), "%s/xattr_src1k", bv_test_tmpdir());
+	if (access(dir, F_OK) != 0 &&
+	    bv_test_sh("cp -a '%s' '%s.tmp' && rm '%s.tmp/big' '%s.tmp/many' && "
+		       "mv '%s.tmp' '%s'", src, dir, dir, dir, dir, dir) != 0)
+		return NULL;
+	made = bv_test_mkfs("xattr_1k", "-b 1024 -O has_journal,ext_attr,extent,huge_file,"
+			    "flex_bg,metadata_csum,64bit,dir_nlink,extra_isize -I 256", dir, "16M");
+	if (!made)
+		return NULL;
+	snprintf(img, sizeof(img), "%s", made);
+	return img;
+}
+
+static const char *paths_1k[] = { "small", "plain", "long", "emptyval", "acldir",
+				  "aclfile", "link", NULL };
+
+START_TEST(test_xattr_matches_kernel_1k_blocks)
+{
+	run_kernel_compare(__func__, img_1k(), paths_1k, 10);
+}
+END_TEST
+
 /* A 40 KiB value: only an ea_inode holds it. The source tree is on a tmpfs, since the
  * scratch directory's filesystem may not take such a value; it is unmounted as soon as
  * mke2fs has copied it. Returns the image path (static storage) or NULL. */
@@ -1036,6 +1068,7 @@ static Suite *xattr_suite(void)
 	tcase_add_test(tc, test_xattr_matches_kernel_256_byte_inodes);
 	tcase_add_test(tc, test_xattr_matches_kernel_128_byte_inodes);
 	tcase_add_test(tc, test_xattr_matches_kernel_ext2);
+	tcase_add_test(tc, test_xattr_matches_kernel_1k_blocks);
 	tcase_add_test(tc, test_xattr_matches_kernel_ea_inode);
 	tcase_add_test(tc, test_xattr_get_name_rules);
 	tcase_add_test(tc, test_xattr_matches_kernel_written_image);
