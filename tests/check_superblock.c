@@ -617,6 +617,49 @@ START_TEST(test_open_refuses_non_ext_source)
 }
 END_TEST
 
+START_TEST(test_open_refuses_root_that_is_not_a_directory)
+{
+	const char *img = layout_image(&layouts[0]);
+	char bad[4200];
+
+	snprintf(bad, sizeof(bad), "%s/sb_rootfile.img", bv_test_tmpdir());
+	/* debugfs rewrites the inode checksum, so only the mode is wrong. */
+	ck_assert_int_eq(bv_test_sh("cp '%s' '%s' && debugfs -w -R 'sif <2> mode 0100644' '%s' "
+				    ">/dev/null 2>&1",
+				    img, bad, bad),
+			 0);
+	ck_assert_int_eq(open_image(bad, NULL), -EUCLEAN);
+	ck_assert_ptr_nonnull(strstr(why, "root"));
+	ck_assert_int_eq(bv_test_sh("debugfs -w -R 'sif <2> links_count 0' '%s' >/dev/null 2>&1",
+				    bad),
+			 0);
+	ck_assert_int_eq(open_image(bad, NULL), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(why, "not in use"));
+}
+END_TEST
+
+/* A descriptor pointing outside the filesystem is named in the open error. */
+START_TEST(test_open_names_bad_inode_table)
+{
+	const char *dir = bv_test_corpus_dir();
+	char path[4200];
+	uint8_t *buf;
+	size_t len;
+
+	if (!dir) {
+		bv_test_skip("test_open_names_bad_inode_table", "no e2fsprogs corpus");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/f_illitable.image.gz", dir);
+	ck_assert_int_eq(bv_test_slurp(path, &buf, &len), 0);
+	ck_assert_int_eq(bv_source_open_mem(buf, len, &src), 0);
+	ck_assert_int_eq(bv_ext4_open(src, NULL, &fs, why, sizeof(why)), -EUCLEAN);
+	ck_assert_msg(strstr(why, "group 0: inode table"), "%s", why);
+	bv_source_close(src);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_info_reports_uuid_label_and_type)
 {
 	const char *img = bv_test_mkfs("sb_label", SB_E4 " -L bootview -U "
@@ -799,6 +842,8 @@ static Suite *superblock_suite(void)
 	tcase_add_test(img, test_open_refuses_truncated_image);
 	tcase_add_test(img, test_open_refuses_bad_sb_checksum_unless_skip_csum);
 	tcase_add_test(img, test_open_refuses_non_ext_source);
+	tcase_add_test(img, test_open_refuses_root_that_is_not_a_directory);
+	tcase_add_test(img, test_open_names_bad_inode_table);
 	tcase_add_test(img, test_info_reports_uuid_label_and_type);
 	tcase_add_test(img, test_bread_and_read_raw_refuse_past_the_end);
 	tcase_add_test(img, test_report_is_capped_per_filesystem);
