@@ -660,6 +660,27 @@ START_TEST(test_open_names_bad_inode_table)
 }
 END_TEST
 
+/* Start-up reads a handful of blocks whatever the size: not every descriptor block. */
+START_TEST(test_open_reads_a_constant_number_of_blocks)
+{
+	const char *img = bv_test_mkfs("sb_manygroups", SB_E4 " -b 1024", NULL, "4G");
+	struct bv_cache_stats st;
+	struct bv_ext4_inode in;
+
+	ck_assert_ptr_nonnull(img);
+	ck_assert_int_eq(open_image(img, NULL), 0);
+	ck_assert_uint_ge(fs->sb.gdb_count, 32);
+	bv_cache_stats_get(fs->cache, &st);
+	ck_assert_msg(st.misses <= 8, "open read %llu blocks", (unsigned long long)st.misses);
+	/* The last group's inodes are still reachable, through one more descriptor block. */
+	uint32_t last = fs->sb.s_inodes_count;
+	ck_assert_int_eq(bv_ext4_inode_get(fs, last, &in), -ENOENT);
+	struct bv_ext4_group g;
+	ck_assert_int_eq(bv_ext4_group_get(fs, fs->sb.group_count - 1, &g), 0);
+	close_image();
+}
+END_TEST
+
 START_TEST(test_info_reports_uuid_label_and_type)
 {
 	const char *img = bv_test_mkfs("sb_label", SB_E4 " -L bootview -U "
@@ -844,6 +865,7 @@ static Suite *superblock_suite(void)
 	tcase_add_test(img, test_open_refuses_non_ext_source);
 	tcase_add_test(img, test_open_refuses_root_that_is_not_a_directory);
 	tcase_add_test(img, test_open_names_bad_inode_table);
+	tcase_add_test(img, test_open_reads_a_constant_number_of_blocks);
 	tcase_add_test(img, test_info_reports_uuid_label_and_type);
 	tcase_add_test(img, test_bread_and_read_raw_refuse_past_the_end);
 	tcase_add_test(img, test_report_is_capped_per_filesystem);
