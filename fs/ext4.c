@@ -69,8 +69,9 @@ int bv_ext4_report(struct bv_ext4 *fs, int err, const char *fmt, ...)
 int bv_ext4_bread(struct bv_ext4 *fs, uint64_t blk, struct bv_cache_ref *ref)
 {
 	if (blk >= fs->sb.s_blocks_count)
-		return bv_ext4_corrupt(fs, "block %" PRIu64 " is past the end of the filesystem (%" PRIu64
-				       " blocks)",
+		return bv_ext4_corrupt(fs,
+				       "block %" PRIu64
+				       " is past the end of the filesystem (%" PRIu64 " blocks)",
 				       blk, fs->sb.s_blocks_count);
 	if (fs->journal) {
 		/* A replayed block: its newest copy is in the journal (or in memory). */
@@ -94,8 +95,9 @@ int bv_ext4_read_raw(struct bv_ext4 *fs, void *buf, size_t len, uint64_t off)
 	int err;
 
 	if (off > fs_bytes || len > fs_bytes - off)
-		return bv_ext4_corrupt(fs, "read of %zu bytes at %" PRIu64 " is past the end of the filesystem",
-				       len, off);
+		return bv_ext4_corrupt(
+			fs, "read of %zu bytes at %" PRIu64 " is past the end of the filesystem",
+			len, off);
 	if (len == 0)
 		return 0;
 	err = bv_source_read(fs->src, buf, len, off);
@@ -207,7 +209,8 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	seterr(errbuf, errbuf_size, "%s", "");
 	uint64_t dev_size = bv_source_size(src);
 	if (dev_size < EXT4_SUPERBLOCK_OFFSET + EXT4_SUPERBLOCK_SIZE) {
-		seterr(errbuf, errbuf_size, "%s: too small to hold a filesystem (%" PRIu64 " bytes)",
+		seterr(errbuf, errbuf_size,
+		       "%s: too small to hold a filesystem (%" PRIu64 " bytes)",
 		       bv_source_path(src), dev_size);
 		return -EINVAL;
 	}
@@ -282,7 +285,8 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	}
 	if (bv_ext4_has_ro_compat(&fs->sb, EXT4_FEATURE_RO_COMPAT_BIGALLOC) &&
 	    fs->sb.s_overhead_clusters &&
-	    fs->sb.s_overhead_clusters <= fs->sb.s_blocks_count / (fs->sb.cluster_size / fs->sb.block_size))
+	    fs->sb.s_overhead_clusters <=
+		    fs->sb.s_blocks_count / (fs->sb.cluster_size / fs->sb.block_size))
 		fs->overhead_blocks = (uint64_t)fs->sb.s_overhead_clusters *
 				      (fs->sb.cluster_size / fs->sb.block_size);
 	else

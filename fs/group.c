@@ -109,8 +109,9 @@ int bv_ext4_group_get(struct bv_ext4 *fs, uint32_t group, struct bv_ext4_group *
 	 * refuses a read-write mount over it, and the range checks below are what keep us
 	 * safe. */
 	if (!meta_in_range(sb, group, g.inode_table, sb->itb_per_group))
-		return bv_ext4_corrupt(fs, "group %u: inode table %" PRIu64 " (+%u blocks) out of range",
-				       group, g.inode_table, sb->itb_per_group);
+		return bv_ext4_corrupt(
+			fs, "group %u: inode table %" PRIu64 " (+%u blocks) out of range", group,
+			g.inode_table, sb->itb_per_group);
 	if (!meta_in_range(sb, group, g.block_bitmap, 1))
 		return bv_ext4_corrupt(fs, "group %u: block bitmap %" PRIu64 " out of range", group,
 				       g.block_bitmap);

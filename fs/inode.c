@@ -218,9 +218,11 @@ static int decode(const struct bv_ext4_sb *sb, uint32_t ino, const uint8_t *raw,
 	if ((in.flags & EXT4_INLINE_DATA_FL) &&
 	    !bv_ext4_has_incompat(sb, EXT4_FEATURE_INCOMPAT_INLINE_DATA))
 		BAD("inline data flag without the inline_data feature");
-	if ((in.flags & EXT4_EXTENTS_FL) && !bv_ext4_has_incompat(sb, EXT4_FEATURE_INCOMPAT_EXTENTS))
+	if ((in.flags & EXT4_EXTENTS_FL) &&
+	    !bv_ext4_has_incompat(sb, EXT4_FEATURE_INCOMPAT_EXTENTS))
 		BAD("extents flag without the extent feature");
-	if ((in.flags & EXT4_CASEFOLD_FL) && !bv_ext4_has_incompat(sb, EXT4_FEATURE_INCOMPAT_CASEFOLD))
+	if ((in.flags & EXT4_CASEFOLD_FL) &&
+	    !bv_ext4_has_incompat(sb, EXT4_FEATURE_INCOMPAT_CASEFOLD))
 		BAD("casefold flag without the casefold feature");
 	/* Stale htree data on a checksummed fs without dir_index: the kernel refuses it
 	 * rather than treat the index blocks as empty space. */

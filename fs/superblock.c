@@ -435,9 +435,10 @@ static int check_journal_and_csum(const uint8_t *raw, struct bv_ext4_sb *sb, boo
 			uint32_t want = bv_le32(raw + S_CHECKSUM);
 			uint32_t got = bv_crc32c(~0u, raw, S_CHECKSUM);
 			if (want != got)
-				return fail(errbuf, size, -EBADMSG,
-					    "superblock checksum mismatch (stored 0x%08x, computed 0x%08x)",
-					    want, got);
+				return fail(
+					errbuf, size, -EBADMSG,
+					"superblock checksum mismatch (stored 0x%08x, computed 0x%08x)",
+					want, got);
 		}
 	} else if (bv_ext4_has_incompat(sb, EXT4_FEATURE_INCOMPAT_CSUM_SEED)) {
 		return fail(errbuf, size, -EUCLEAN,

@@ -9,7 +9,9 @@
 
 uint32_t bv_crc32c_sw(uint32_t crc, const void *buf, size_t len);
 
-#define CSUM_E4 "-O has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize,ext_attr -I 256"
+#define CSUM_E4                                                                                    \
+	"-O has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize,"     \
+	"ext_attr -I 256"
 
 static int read_at(const char *path, void *buf, size_t len, long off)
 {
@@ -91,7 +93,8 @@ END_TEST
 START_TEST(test_crc16_verifies_mkfs_group_descriptor)
 {
 	uint8_t sb[1024], gd[32], le[4] = { 0, 0, 0, 0 };
-	const char *img = bv_test_mkfs("csum_gdt", "-t ext4 -O ^metadata_csum,^64bit,uninit_bg -b 4096", NULL, "8M");
+	const char *img = bv_test_mkfs(
+		"csum_gdt", "-t ext4 -O ^metadata_csum,^64bit,uninit_bg -b 4096", NULL, "8M");
 
 	ck_assert_ptr_nonnull(img);
 	ck_assert_int_eq(read_at(img, sb, sizeof(sb), 1024), 0);

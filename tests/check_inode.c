@@ -20,7 +20,9 @@
 #include "fs/superblock.h"
 #include "tests/testutil.h"
 
-#define IN_E4 "-O has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize,ext_attr -I 256"
+#define IN_E4                                                                                      \
+	"-O has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize,"     \
+	"ext_attr -I 256"
 
 static struct bv_source *src;
 static struct bv_ext4 *fs;
@@ -28,7 +30,8 @@ static char why[256];
 
 static void put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16),
+	p[3] = (uint8_t)(v >> 24);
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -491,8 +494,10 @@ START_TEST(test_inode_get_range_and_location)
 	/* Where debugfs says inode 12 is. */
 	ck_assert_int_eq(bv_ext4_inode_raw_get(fs, 12, &ref, &off), 0);
 	bv_ext4_brelse(fs, &ref);
-	snprintf(cmd, sizeof(cmd), "debugfs -R 'imap <12>' '%s' 2>/dev/null | "
-		 "sed -n 's/.*located at block \\([0-9]*\\), offset \\(0x[0-9a-f]*\\).*/\\1 \\2/p'", img);
+	snprintf(cmd, sizeof(cmd),
+		 "debugfs -R 'imap <12>' '%s' 2>/dev/null | "
+		 "sed -n 's/.*located at block \\([0-9]*\\), offset \\(0x[0-9a-f]*\\).*/\\1 \\2/p'",
+		 img);
 	FILE *p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	ck_assert_ptr_nonnull(fgets(out, sizeof(out), p));
@@ -601,10 +606,11 @@ static bool kbuild(const struct kvariant *v, char *img, size_t n, char *mnt, siz
 	fclose(f);
 	/* Built once per run: a marker file says the tree is there. The script refuses
 	 * to run anywhere but on the fresh mount. */
-	return bv_test_sh("[ -e '%s.tree' ] && exit 0; mkdir -p '%s' && L=$(losetup -f --show '%s') && "
-			  "{ mount \"$L\" '%s' && sh '%s' '%s'; r=$?; umount '%s'; losetup -d \"$L\"; "
-			  "[ $r = 0 ] && touch '%s.tree'; }",
-			  img, mnt, img, mnt, script, mnt, mnt, img) == 0;
+	return bv_test_sh(
+		       "[ -e '%s.tree' ] && exit 0; mkdir -p '%s' && L=$(losetup -f --show '%s') && "
+		       "{ mount \"$L\" '%s' && sh '%s' '%s'; r=$?; umount '%s'; losetup -d \"$L\"; "
+		       "[ $r = 0 ] && touch '%s.tree'; }",
+		       img, mnt, img, mnt, script, mnt, mnt, img) == 0;
 }
 
 static int compared;
@@ -632,8 +638,9 @@ static int compare_one(const char *path, const struct stat *k, int flag, struct 
 		ck_assert_msg(ours.st_blksize == k->st_blksize, "%s blksize", path);
 		ck_assert_msg(ours.st_mtim.tv_sec == k->st_mtim.tv_sec &&
 				      ours.st_mtim.tv_nsec == k->st_mtim.tv_nsec,
-			      "%s mtime %lld.%09ld vs %lld.%09ld", path, (long long)ours.st_mtim.tv_sec,
-			      ours.st_mtim.tv_nsec, (long long)k->st_mtim.tv_sec, k->st_mtim.tv_nsec);
+			      "%s mtime %lld.%09ld vs %lld.%09ld", path,
+			      (long long)ours.st_mtim.tv_sec, ours.st_mtim.tv_nsec,
+			      (long long)k->st_mtim.tv_sec, k->st_mtim.tv_nsec);
 		ck_assert_msg(ours.st_atim.tv_sec == k->st_atim.tv_sec &&
 				      ours.st_atim.tv_nsec == k->st_atim.tv_nsec,
 			      "%s atime", path);
@@ -724,8 +731,9 @@ START_TEST(test_corpus_opens_or_refuses_cleanly)
 			for (uint32_t ino = 1; ino <= fs->sb.s_inodes_count; ino++) {
 				struct bv_ext4_inode in;
 				int r = bv_ext4_inode_get(fs, ino, &in);
-				ck_assert_msg(r == 0 || r == -ENOENT || r == -EUCLEAN || r == -EBADMSG ||
-						      r == -EOPNOTSUPP || r == -EIO,
+				ck_assert_msg(r == 0 || r == -ENOENT || r == -EUCLEAN ||
+						      r == -EBADMSG || r == -EOPNOTSUPP ||
+						      r == -EIO,
 					      "%s: inode %u: %d", de->d_name, ino, r);
 			}
 			bv_ext4_close(fs);

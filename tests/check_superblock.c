@@ -16,7 +16,9 @@
 #include "tests/testutil.h"
 
 /* ext4 as mke2fs.conf defines it, spelled out so the tests do not depend on the host's file. */
-#define SB_E4 "-O has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize,ext_attr -I 256"
+#define SB_E4                                                                                      \
+	"-O has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize,"     \
+	"ext_attr -I 256"
 
 static uint8_t raw[1024];
 static uint64_t dev_size;
@@ -24,7 +26,8 @@ static char why[256];
 
 static void put32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16),
+	p[3] = (uint8_t)(v >> 24);
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -422,7 +425,8 @@ static const struct layout layouts[] = {
 	{ "sbimg_1k", SB_E4 " -b 1024", "64M", "ext4", true },
 	{ "sbimg_64k", SB_E4 " -b 65536", "64M", "ext4", false },
 	{ "sbimg_no64", SB_E4 " -O ^64bit", "64M", "ext4", true },
-	{ "sbimg_metabg", SB_E4 " -b 1024 -g 1024 -N 20000 -O meta_bg,^resize_inode", "64M", "ext4", true },
+	{ "sbimg_metabg", SB_E4 " -b 1024 -g 1024 -N 20000 -O meta_bg,^resize_inode", "64M", "ext4",
+	  true },
 	{ "sbimg_bigalloc", SB_E4 " -O bigalloc -C 16384", "64M", "ext4", true },
 	{ "sbimg_bigalloc1k", SB_E4 " -b 1024 -O bigalloc -C 4096", "64M", "ext4", true },
 	{ "sbimg_i128", SB_E4 " -I 128", "64M", "ext4", true },
@@ -482,7 +486,8 @@ START_TEST(test_open_layout_groups_match_dumpe2fs)
 	ck_assert_int_eq(bv_ext4_inode_get(fs, BV_EXT4_ROOT_INO, &root), 0);
 	ck_assert(S_ISDIR(root.mode));
 
-	snprintf(cmd, sizeof(cmd), "dumpe2fs '%s' 2>/dev/null | grep -o 'Inode table at [0-9]*'", img);
+	snprintf(cmd, sizeof(cmd), "dumpe2fs '%s' 2>/dev/null | grep -o 'Inode table at [0-9]*'",
+		 img);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	while (fgets(line, sizeof(line), p)) {
@@ -806,7 +811,8 @@ START_TEST(test_group_has_super_sparse_rules)
 		ck_assert_msg(bv_ext4_group_has_super(&sb, yes[i]), "group %u", yes[i]);
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		ck_assert_msg(!bv_ext4_group_has_super(&sb, no[i]), "group %u", no[i]);
-	ck_assert_uint_eq(bv_ext4_sb_count_super(&sb, 100), 2 + 4 + 2 + 2); /* 0 1 3 9 27 81 5 25 7 49 */
+	ck_assert_uint_eq(bv_ext4_sb_count_super(&sb, 100),
+			  2 + 4 + 2 + 2); /* 0 1 3 9 27 81 5 25 7 49 */
 	sb.s_feature_compat = EXT4_FEATURE_COMPAT_SPARSE_SUPER2;
 	sb.s_backup_bgs[0] = 1;
 	sb.s_backup_bgs[1] = 40;
