@@ -36,8 +36,7 @@ static const char *scratch(const char *name)
 
 START_TEST(test_probe_ext2_image)
 {
-	/* With no mke2fs.conf, mkfs.ext4 without features makes plain ext2. */
-	const char *img = bv_test_mkfs("probe_ext2", "-b 1024 -L bvlabel2 "
+	const char *img = bv_test_mkfs("probe_ext2", "-t ext2 -b 1024 -L bvlabel2 "
 				       "-U 11111111-2222-3333-4444-555555555555", NULL, "4M");
 	struct bv_probe_result r;
 	char msg[256] = "untouched";
@@ -77,7 +76,7 @@ END_TEST
 
 START_TEST(test_probe_ext3_image)
 {
-	const char *img = bv_test_mkfs("probe_ext3", "-O has_journal", NULL, "8M");
+	const char *img = bv_test_mkfs("probe_ext3", "-t ext3", NULL, "8M");
 	struct bv_probe_result r;
 
 	ck_assert_ptr_nonnull(img);
@@ -323,7 +322,7 @@ END_TEST
 
 START_TEST(test_probe_ext_block_device_through_loop)
 {
-	const char *img = bv_test_mkfs("probe_ext2", "-b 1024 -L bvlabel2 "
+	const char *img = bv_test_mkfs("probe_ext2", "-t ext2 -b 1024 -L bvlabel2 "
 				       "-U 11111111-2222-3333-4444-555555555555", NULL, "4M");
 	char dev[PATH_MAX] = "", cmd[PATH_MAX + 64];
 	struct bv_probe_result r;
