@@ -95,6 +95,9 @@ for t in dpkg-deb modinfo gzip ldd; do
 	command -v $t >/dev/null || skip "$t not installed"
 done
 mkdir -p "$vmdir" || die "cannot create $vmdir"
+# Two runs at once (make check beside a run by hand) must not build the cache twice.
+exec 9>"$vmdir/.lock"
+command -v flock >/dev/null && flock 9
 
 # --- kernel: apt-get download, dpkg-deb -x, never installed -------------------------
 # The cloud meta package depends on exactly one versioned image package; that name is the
@@ -209,6 +212,7 @@ if [ ! -s "$base" ] || [ "$0" -nt "$base" ]; then
 	mv "$base.tmp" "$base" || die "cannot write $base"
 	say "modules: $(tr '\n' ' ' <"$tree/modules/order")"
 fi
+exec 9>&-
 [ $prepare -eq 1 ] && { echo "vm-test: ready: $vmlinuz, $base"; exit 0; }
 
 # --- per-run overlay: init, guest script, bootviewfs, files -------------------------
@@ -250,17 +254,22 @@ for d in "${disks[@]}"; do
 	qargs+=(-drive "file=$f,format=raw,if=virtio,readonly=$ro,cache=unsafe")
 	i=$((i + 1))
 done
+# The console goes to a file of this run; it is kept as console.GUEST.log at the end.
 g=${guest##*/}
 [ -n "$log" ] || log=$vmdir/console.${g%.sh}.log
+keep_log=$log
+log=$run/console.log
 say "booting $kver ($accel), guest ${guest##*/}, timeout ${timeout}s"
 start=$(date +%s.%N)
-if [ $verbose -eq 1 ]; then
-	timeout -k 5 "$timeout" qemu-system-x86_64 "${qargs[@]}" </dev/null 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-else
-	timeout -k 5 "$timeout" qemu-system-x86_64 "${qargs[@]}" </dev/null >"$log" 2>&1
-	rc=$?
-fi
+# In the background so that a signal to us ends qemu too (timeout passes it on).
+timeout -k 5 "$timeout" qemu-system-x86_64 "${qargs[@]}" </dev/null >"$log" 2>&1 &
+qpid=$!
+trap 'kill "$qpid" 2>/dev/null; cp "$log" "$keep_log" 2>/dev/null; rm -rf "$run"' EXIT
+trap 'exit 130' INT TERM
+[ $verbose -eq 0 ] || tail -n +1 -f --pid="$qpid" "$log" &
+wait "$qpid"
+rc=$?
+wait
 secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 
 # The console has \r\n line ends and kernel messages may interleave: match line starts.
@@ -276,13 +285,13 @@ skip*)
 	exit 77
 	;;
 fail*)
-	echo "vm-test: guest FAILED in ${secs}s (console: $log); its last lines:"
+	echo "vm-test: guest FAILED in ${secs}s (console: $keep_log); its last lines:"
 	;;
 *)
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-		echo "vm-test: no result within ${timeout}s (console: $log); its last lines:"
+		echo "vm-test: no result within ${timeout}s (console: $keep_log); its last lines:"
 	else
-		echo "vm-test: qemu exited $rc with no result after ${secs}s (console: $log):"
+		echo "vm-test: qemu exited $rc with no result after ${secs}s (console: $keep_log):"
 	fi
 	;;
 esac
