@@ -1,0 +1,454 @@
+/* Symlink targets (fast, slow, inline; corrupt ones) and path resolution inside the image:
+ * "..", absolute targets and loops never leave it. Expected targets come from the source
+ * tree mkfs copied (readlink(2) on the host); expected inodes from plain lookups. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/ext4_priv.h"
+#include "fs/inode.h"
+#include "tests/testutil.h"
+
+#define N_CHAIN 40
+
+static char src_dir[PATH_MAX];
+
+static void make_link(const char *target, const char *sub, const char *name)
+{
+	char path[PATH_MAX + 128];
+
+	snprintf(path, sizeof(path), "%s/%s/%s", src_dir, sub, name);
+	ck_assert_msg(symlink(target, path) == 0, "symlink %s", path);
+}
+
+static char *target_of_len(size_t len)
+{
+	char *t = malloc(len + 1);
+
+	/* Directory-looking pieces so a long target is also a plausible path. */
+	for (size_t i = 0; i < len; i++)
+		t[i] = i % 8 == 7 ? '/' : (char)('a' + i % 26);
+	if (len)
+		t[len - 1] = 'z';
+	t[len] = '\0';
+	return t;
+}
+
+static const size_t link_lens[] = { 1, 59, 60, 61, 4095 };
+
+/* The source tree, built once per run (the image is cached by bv_test_mkfs). */
+static const char *path_image(const char *name, const char *opts)
+{
+	char path[PATH_MAX], tmp[64];
+	struct stat st;
+
+	snprintf(src_dir, sizeof(src_dir), "%s/path_src", bv_test_tmpdir());
+	if (stat(src_dir, &st) != 0) {
+		ck_assert_int_eq(bv_test_sh("mkdir -p '%s/etc' '%s/a/b/c' '%s/links' '%s/chain' "
+					    "'%s/loop' && echo root:x:0:0 > '%s/etc/passwd' && "
+					    "echo data > '%s/a/b/file'",
+					    src_dir, src_dir, src_dir, src_dir, src_dir, src_dir,
+					    src_dir),
+				 0);
+		for (size_t i = 0; i < sizeof(link_lens) / sizeof(link_lens[0]); i++) {
+			char *t = target_of_len(link_lens[i]);
+
+			snprintf(tmp, sizeof(tmp), "s%zu", link_lens[i]);
+			make_link(t, "links", tmp);
+			free(t);
+		}
+		make_link("/etc/passwd", "links", "abs");
+		make_link("../etc/passwd", "links", "rel");
+		make_link("/a/b", "links", "todir");
+		make_link("../../etc", "a/b", "up");
+		make_link("../../../../../../../etc/passwd", "a/b", "esc");
+		make_link("/../../..", "links", "rootup");
+		/* c0 -> c1 -> ... -> c39 -> /etc/passwd: exactly 40 links. */
+		for (int i = 0; i < N_CHAIN; i++) {
+			char t[32], n[32];
+
+			if (i + 1 < N_CHAIN)
+				snprintf(t, sizeof(t), "c%d", i + 1);
+			else
+				snprintf(t, sizeof(t), "/etc/passwd");
+			snprintf(n, sizeof(n), "c%d", i);
+			make_link(t, "chain", n);
+		}
+		/* d0 -> c0: 41 links. */
+		make_link("c0", "chain", "d0");
+		make_link("l2", "loop", "l1");
+		make_link("l1", "loop", "l2");
+		make_link("self", "loop", "self");
+	}
+	snprintf(path, sizeof(path), "%s", src_dir);
+	return bv_test_mkfs(name, opts, path, "16M");
+}
+
+struct img {
+	uint8_t *buf;
+	size_t len;
+	struct bv_source *src;
+	struct bv_ext4 *fs;
+};
+
+static void img_open(struct img *m, const char *path)
+{
+	char err[256] = "";
+
+	ck_assert_ptr_nonnull(path);
+	ck_assert_int_eq(bv_test_slurp(path, &m->buf, &m->len), 0);
+	ck_assert_int_eq(bv_source_open_mem(m->buf, m->len, &m->src), 0);
+	ck_assert_msg(bv_ext4_open(m->src, NULL, &m->fs, err, sizeof(err)) == 0, "open: %s", err);
+}
+
+static void img_close(struct img *m)
+{
+	bv_ext4_close(m->fs);
+	bv_source_close(m->src);
+	free(m->buf);
+}
+
+/* Inode of "/A/B" by plain lookups (no symlink, no resolve). */
+static uint32_t plain(struct img *m, const char *a, const char *b)
+{
+	struct bv_ext4_inode dir;
+	uint32_t ino;
+
+	ck_assert_int_eq(bv_ext4_inode_get(m->fs, BV_EXT4_ROOT_INO, &dir), 0);
+	ck_assert_int_eq(bv_ext4_lookup(m->fs, &dir, a, strlen(a), &ino), 0);
+	if (!b)
+		return ino;
+	ck_assert_int_eq(bv_ext4_inode_get(m->fs, ino, &dir), 0);
+	ck_assert_int_eq(bv_ext4_lookup(m->fs, &dir, b, strlen(b), &ino), 0);
+	return ino;
+}
+
+static int resolve(struct img *m, const char *path, unsigned flags, uint32_t *ino)
+{
+	return bv_ext4_resolve(m->fs, path, flags, ino);
+}
+
+static void get_inode(struct img *m, const char *path, struct bv_ext4_inode *out)
+{
+	uint32_t ino;
+
+	ck_assert_int_eq(resolve(m, path, 0, &ino), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(m->fs, ino, out), 0);
+}
+
+/* ---- readlink ---- */
+
+static void check_link_lengths(const char *img_name, const char *opts)
+{
+	struct img m = { 0 };
+	char host[PATH_MAX + 64], want[PATH_MAX], buf[PATH_MAX], p[64];
+
+	img_open(&m, path_image(img_name, opts));
+	for (size_t i = 0; i < sizeof(link_lens) / sizeof(link_lens[0]); i++) {
+		struct bv_ext4_inode inode;
+		ssize_t n;
+		size_t len = 0;
+
+		snprintf(p, sizeof(p), "/links/s%zu", link_lens[i]);
+		snprintf(host, sizeof(host), "%s%s", src_dir, p);
+		get_inode(&m, p, &inode);
+		ck_assert(S_ISLNK(inode.mode));
+		ck_assert_int_eq(bv_ext4_readlink(m.fs, &inode, buf, sizeof(buf), &len), 0);
+		n = readlink(host, want, sizeof(want));
+		ck_assert_int_eq(n, (ssize_t)link_lens[i]);
+		ck_assert_uint_eq(len, link_lens[i]);
+		ck_assert_int_eq(memcmp(buf, want, len), 0);
+		ck_assert_int_eq(buf[len], '\0');
+		/* Exactly the room for the NUL works; one byte less is -ERANGE. */
+		ck_assert_int_eq(bv_ext4_readlink(m.fs, &inode, buf, len + 1, &len), 0);
+		ck_assert_int_eq(bv_ext4_readlink(m.fs, &inode, buf, len, &len), -ERANGE);
+	}
+	img_close(&m);
+}
+
+START_TEST(test_readlink_lengths_fast_and_slow)
+{
+	check_link_lengths("path_4k", "-b 4096");
+}
+END_TEST
+
+START_TEST(test_readlink_lengths_inline_data)
+{
+	struct img m = { 0 };
+	struct bv_ext4_inode inode;
+
+	check_link_lengths("path_inline", "-b 4096 -O inline_data -I 256");
+	img_open(&m, path_image("path_inline", "-b 4096 -O inline_data -I 256"));
+	get_inode(&m, "/links/s61", &inode);
+	if (!(inode.flags & EXT4_INLINE_DATA_FL))
+		bv_test_skip("test_readlink_lengths_inline_data",
+			     "mkfs stored the 61-byte link in a block, not inline");
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_readlink_not_a_symlink)
+{
+	struct img m = { 0 };
+	struct bv_ext4_inode inode;
+	char buf[64];
+	size_t len;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	get_inode(&m, "/etc/passwd", &inode);
+	ck_assert_int_eq(bv_ext4_readlink(m.fs, &inode, buf, sizeof(buf), &len), -EINVAL);
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_readlink_zero_size_is_corrupt)
+{
+	struct img m = { 0 };
+	struct bv_ext4_inode inode;
+	char buf[64];
+	size_t len;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	get_inode(&m, "/links/s59", &inode);
+	inode.size = 0;
+	ck_assert_int_eq(bv_ext4_readlink(m.fs, &inode, buf, sizeof(buf), &len), -EUCLEAN);
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_readlink_fast_symlink_size_60_is_corrupt)
+{
+	struct img m = { 0 };
+	struct bv_ext4_inode inode;
+	char buf[128];
+	size_t len;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	get_inode(&m, "/links/s59", &inode);
+	ck_assert_uint_eq(inode.blocks, 0);
+	inode.size = 60;
+	ck_assert_int_eq(bv_ext4_readlink(m.fs, &inode, buf, sizeof(buf), &len), -EUCLEAN);
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_readlink_oversized_is_corrupt)
+{
+	struct img m = { 0 };
+	struct bv_ext4_inode inode;
+	char buf[PATH_MAX];
+	size_t len;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	get_inode(&m, "/links/s61", &inode);
+	inode.size = PATH_MAX;
+	ck_assert_int_eq(bv_ext4_readlink(m.fs, &inode, buf, sizeof(buf), &len), -EUCLEAN);
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_readlink_nul_inside_target_stops_there)
+{
+	struct img m = { 0 };
+	struct bv_ext4_inode inode;
+	char buf[128];
+	size_t len;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	get_inode(&m, "/links/s59", &inode);
+	inode.i_block[10] = 0;
+	ck_assert_int_eq(bv_ext4_readlink(m.fs, &inode, buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, 10);
+	ck_assert_uint_eq(strlen(buf), 10);
+	img_close(&m);
+}
+END_TEST
+
+/* ---- resolve ---- */
+
+START_TEST(test_resolve_plain_paths)
+{
+	struct img m = { 0 };
+	uint32_t ino, passwd;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	passwd = plain(&m, "etc", "passwd");
+	ck_assert_int_eq(resolve(&m, "/", 0, &ino), 0);
+	ck_assert_uint_eq(ino, BV_EXT4_ROOT_INO);
+	ck_assert_int_eq(resolve(&m, "/etc/passwd", 0, &ino), 0);
+	ck_assert_uint_eq(ino, passwd);
+	ck_assert_int_eq(resolve(&m, "etc//passwd", 0, &ino), 0);
+	ck_assert_uint_eq(ino, passwd);
+	ck_assert_int_eq(resolve(&m, "/./etc/./passwd", 0, &ino), 0);
+	ck_assert_uint_eq(ino, passwd);
+	ck_assert_int_eq(resolve(&m, "/a/b/c/../../../etc/passwd", 0, &ino), 0);
+	ck_assert_uint_eq(ino, passwd);
+	ck_assert_int_eq(resolve(&m, "/a/b/..", 0, &ino), 0);
+	ck_assert_uint_eq(ino, plain(&m, "a", NULL));
+	ck_assert_int_eq(resolve(&m, "/a/", 0, &ino), 0);
+	ck_assert_uint_eq(ino, plain(&m, "a", NULL));
+	ck_assert_int_eq(resolve(&m, "", 0, &ino), -ENOENT);
+	ck_assert_int_eq(resolve(&m, "/missing/x", 0, &ino), -ENOENT);
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_resolve_dotdot_stays_in_image)
+{
+	struct img m = { 0 };
+	uint32_t ino, passwd;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	passwd = plain(&m, "etc", "passwd");
+	ck_assert_int_eq(resolve(&m, "/../../../etc/passwd", 0, &ino), 0);
+	ck_assert_uint_eq(ino, passwd);
+	ck_assert_int_eq(resolve(&m, "/..", 0, &ino), 0);
+	ck_assert_uint_eq(ino, BV_EXT4_ROOT_INO);
+	/* A relative link climbing far past the root lands on the image's /etc/passwd. */
+	ck_assert_int_eq(resolve(&m, "/a/b/esc", BV_RESOLVE_FOLLOW, &ino), 0);
+	ck_assert_uint_eq(ino, passwd);
+	ck_assert_int_eq(resolve(&m, "/links/rootup", BV_RESOLVE_FOLLOW, &ino), 0);
+	ck_assert_uint_eq(ino, BV_EXT4_ROOT_INO);
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_resolve_symlinks)
+{
+	struct img m = { 0 };
+	uint32_t ino, passwd, abs;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	passwd = plain(&m, "etc", "passwd");
+	abs = plain(&m, "links", "abs");
+	/* The last component is followed only when asked. */
+	ck_assert_int_eq(resolve(&m, "/links/abs", 0, &ino), 0);
+	ck_assert_uint_eq(ino, abs);
+	/* An absolute target ("/etc/passwd") is the image's, not the host's. */
+	ck_assert_int_eq(resolve(&m, "/links/abs", BV_RESOLVE_FOLLOW, &ino), 0);
+	ck_assert_uint_eq(ino, passwd);
+	ck_assert_int_eq(resolve(&m, "/links/rel", BV_RESOLVE_FOLLOW, &ino), 0);
+	ck_assert_uint_eq(ino, passwd);
+	/* Intermediate links are always followed. */
+	ck_assert_int_eq(resolve(&m, "/a/b/up/passwd", 0, &ino), 0);
+	ck_assert_uint_eq(ino, passwd);
+	ck_assert_int_eq(resolve(&m, "/links/todir/file", 0, &ino), 0);
+	{
+		uint32_t file;
+		struct bv_ext4_inode b;
+
+		ck_assert_int_eq(resolve(&m, "/a/b", 0, &file), 0);
+		ck_assert_int_eq(bv_ext4_inode_get(m.fs, file, &b), 0);
+		ck_assert_int_eq(bv_ext4_lookup(m.fs, &b, "file", 4, &file), 0);
+		ck_assert_uint_eq(ino, file);
+		/* A trailing slash asks for the directory: the link is followed. */
+		ck_assert_int_eq(resolve(&m, "/links/todir/", 0, &ino), 0);
+		ck_assert_uint_eq(ino, b.ino);
+	}
+	/* A target that does not exist. */
+	ck_assert_int_eq(resolve(&m, "/links/s61", BV_RESOLVE_FOLLOW, &ino), -ENOENT);
+	ck_assert_int_eq(resolve(&m, "/links/s4095", BV_RESOLVE_FOLLOW, &ino), -ENOENT);
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_resolve_chain_of_40_links)
+{
+	struct img m = { 0 };
+	uint32_t ino;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	ck_assert_int_eq(resolve(&m, "/chain/c0", BV_RESOLVE_FOLLOW, &ino), 0);
+	ck_assert_uint_eq(ino, plain(&m, "etc", "passwd"));
+	ck_assert_int_eq(resolve(&m, "/chain/d0", BV_RESOLVE_FOLLOW, &ino), -ELOOP);
+	ck_assert_int_eq(resolve(&m, "/chain/d0", 0, &ino), 0);
+	ck_assert_uint_eq(ino, plain(&m, "chain", "d0"));
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_resolve_loops)
+{
+	struct img m = { 0 };
+	uint32_t ino;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	ck_assert_int_eq(resolve(&m, "/loop/l1", BV_RESOLVE_FOLLOW, &ino), -ELOOP);
+	ck_assert_int_eq(resolve(&m, "/loop/l1/x", 0, &ino), -ELOOP);
+	ck_assert_int_eq(resolve(&m, "/loop/self/", 0, &ino), -ELOOP);
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_resolve_not_a_directory)
+{
+	struct img m = { 0 };
+	uint32_t ino;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	ck_assert_int_eq(resolve(&m, "/etc/passwd/x", 0, &ino), -ENOTDIR);
+	ck_assert_int_eq(resolve(&m, "/etc/passwd/", 0, &ino), -ENOTDIR);
+	ck_assert_int_eq(resolve(&m, "/etc/passwd/.", 0, &ino), -ENOTDIR);
+	ck_assert_int_eq(resolve(&m, "/etc/passwd/..", 0, &ino), -ENOTDIR);
+	ck_assert_int_eq(resolve(&m, "/links/abs/", 0, &ino), -ENOTDIR);
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_resolve_name_too_long)
+{
+	struct img m = { 0 };
+	char *p = malloc(PATH_MAX + 16);
+	uint32_t ino;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	p[0] = '/';
+	memset(p + 1, 'n', 255);
+	p[256] = '\0';
+	ck_assert_int_eq(resolve(&m, p, 0, &ino), -ENOENT);
+	p[256] = 'n';
+	p[257] = '\0';
+	ck_assert_int_eq(resolve(&m, p, 0, &ino), -ENAMETOOLONG);
+	/* PATH_MAX bytes without the NUL: too long whatever it names. */
+	for (size_t i = 0; i < PATH_MAX; i++)
+		p[i] = i % 2 ? '.' : '/';
+	p[PATH_MAX] = '\0';
+	ck_assert_int_eq(resolve(&m, p, 0, &ino), -ENAMETOOLONG);
+	p[PATH_MAX - 1] = '\0';
+	ck_assert_int_eq(resolve(&m, p, 0, &ino), 0);
+	ck_assert_uint_eq(ino, BV_EXT4_ROOT_INO);
+	free(p);
+	img_close(&m);
+}
+END_TEST
+
+static Suite *path_suite(void)
+{
+	Suite *s = suite_create("path");
+	TCase *tl = tcase_create("readlink");
+	TCase *tr = tcase_create("resolve");
+
+	tcase_add_test(tl, test_readlink_lengths_fast_and_slow);
+	tcase_add_test(tl, test_readlink_lengths_inline_data);
+	tcase_add_test(tl, test_readlink_not_a_symlink);
+	tcase_add_test(tl, test_readlink_zero_size_is_corrupt);
+	tcase_add_test(tl, test_readlink_fast_symlink_size_60_is_corrupt);
+	tcase_add_test(tl, test_readlink_oversized_is_corrupt);
+	tcase_add_test(tl, test_readlink_nul_inside_target_stops_there);
+	suite_add_tcase(s, tl);
+
+	tcase_add_test(tr, test_resolve_plain_paths);
+	tcase_add_test(tr, test_resolve_dotdot_stays_in_image);
+	tcase_add_test(tr, test_resolve_symlinks);
+	tcase_add_test(tr, test_resolve_chain_of_40_links);
+	tcase_add_test(tr, test_resolve_loops);
+	tcase_add_test(tr, test_resolve_not_a_directory);
+	tcase_add_test(tr, test_resolve_name_too_long);
+	suite_add_tcase(s, tr);
+	return s;
+}
+BV_SUITE(path_suite)
