@@ -426,6 +426,100 @@ START_TEST(test_resolve_name_too_long)
 }
 END_TEST
 
+/* ---- the e2fsprogs corpus: every directory walked, every name looked up and resolved,
+ * every symlink read; any answer is fine but a crash, hang or overread (under ASan). ---- */
+
+struct corpus_walk {
+	struct bv_ext4 *fs;
+	char (*paths)[512];
+	uint32_t *inos;
+	size_t head, tail, cap;
+	size_t entries;
+};
+
+static int corpus_entry(void *ctx, const char *name, size_t len, uint32_t ino, uint8_t ft,
+			uint64_t next_pos)
+{
+	struct corpus_walk *w = ctx;
+	const char *parent = w->paths[w->head];
+	struct bv_ext4_inode inode;
+	char path[1024], buf[PATH_MAX];
+	uint32_t got;
+	size_t n;
+
+	(void)ft;
+	(void)next_pos;
+	if (++w->entries > 20000)
+		return 1;
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%.*s", parent, (int)len, name);
+	/* Any outcome is allowed; the calls must just return. */
+	(void)bv_ext4_resolve(w->fs, path, BV_RESOLVE_FOLLOW, &got);
+	(void)bv_ext4_resolve(w->fs, path, 0, &got);
+	if (bv_ext4_inode_get(w->fs, ino, &inode) != 0)
+		return 0;
+	if (S_ISLNK(inode.mode))
+		(void)bv_ext4_readlink(w->fs, &inode, buf, sizeof(buf), &n);
+	if (S_ISDIR(inode.mode) && w->tail < w->cap && strlen(path) < 500) {
+		snprintf(w->paths[w->tail], sizeof(w->paths[0]), "%s", path);
+		w->inos[w->tail++] = ino;
+	}
+	return 0;
+}
+
+START_TEST(test_corpus_walk_returns_cleanly)
+{
+	const char *dir = bv_test_corpus_dir();
+	char cmd[PATH_MAX + 64], line[PATH_MAX];
+	size_t opened = 0;
+	FILE *ls;
+
+	if (!dir) {
+		bv_test_skip("test_corpus_walk_returns_cleanly", "no e2fsprogs corpus");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep image", dir);
+	ls = popen(cmd, "r");
+	ck_assert_ptr_nonnull(ls);
+	while (fgets(line, sizeof(line), ls)) {
+		struct corpus_walk w = { .cap = 300 };
+		char path[2 * PATH_MAX];
+		struct bv_source *src;
+		uint8_t *buf;
+		size_t len;
+
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, sizeof(path), "%s/%s", dir, line);
+		if (bv_test_slurp(path, &buf, &len) != 0)
+			continue;
+		if (bv_source_open_mem(buf, len, &src) == 0) {
+			if (bv_ext4_open(src, NULL, &w.fs, NULL, 0) == 0) {
+				opened++;
+				w.paths = calloc(w.cap, sizeof(*w.paths));
+				w.inos = calloc(w.cap, sizeof(*w.inos));
+				w.paths[0][0] = '\0';
+				w.inos[0] = BV_EXT4_ROOT_INO;
+				w.tail = 1;
+				for (; w.head < w.tail && w.entries <= 20000; w.head++) {
+					struct bv_ext4_inode d;
+
+					if (bv_ext4_inode_get(w.fs, w.inos[w.head], &d) == 0)
+						(void)bv_ext4_dir_iterate(w.fs, &d, 0, corpus_entry, &w);
+				}
+				free(w.paths);
+				free(w.inos);
+				bv_ext4_close(w.fs);
+			}
+			bv_source_close(src);
+		}
+		free(buf);
+	}
+	pclose(ls);
+	ck_assert_uint_gt(opened, 10);
+}
+END_TEST
+
 static Suite *path_suite(void)
 {
 	Suite *s = suite_create("path");
@@ -449,6 +543,12 @@ static Suite *path_suite(void)
 	tcase_add_test(tr, test_resolve_not_a_directory);
 	tcase_add_test(tr, test_resolve_name_too_long);
 	suite_add_tcase(s, tr);
+
+	TCase *tc = tcase_create("corpus");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_corpus_walk_returns_cleanly);
+	suite_add_tcase(s, tc);
 	return s;
 }
 BV_SUITE(path_suite)
