@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 
 #include "blockio/source.h"
@@ -748,6 +749,57 @@ START_TEST(test_corpus_opens_or_refuses_cleanly)
 }
 END_TEST
 
+/* Deterministic mutations of a small image's metadata (superblock, descriptors, bitmaps,
+ * inode tables): every one opens or is refused, and every inode reads or fails with an
+ * expected error. ASan and UBSan runs make overreads and overflows fail here. */
+START_TEST(test_mutated_images_open_or_refuse_cleanly)
+{
+	const char *img = bv_test_mkfs("inode_fuzz", IN_E4 " -b 1024 -N 256", srcdir(), "2M");
+	uint8_t *orig, *buf;
+	size_t len;
+	int opened = 0;
+
+	ck_assert_ptr_nonnull(img);
+	ck_assert_int_eq(bv_test_slurp(img, &orig, &len), 0);
+	buf = malloc(len);
+	ck_assert_ptr_nonnull(buf);
+	bv_log_set_sink(quiet, NULL);
+	srand(1234);
+	size_t span = len < 128 * 1024 ? len : 128 * 1024;
+	for (int iter = 0; iter < 400; iter++) {
+		struct bv_ext4_opts opts = { .skip_csum = iter % 2 == 0 };
+		memcpy(buf, orig, len);
+		int flips = 1 + rand() % 8;
+		for (int k = 0; k < flips; k++)
+			buf[1024 + (size_t)rand() % (span - 1024)] ^= (uint8_t)(1 + rand() % 255);
+		ck_assert_int_eq(bv_source_open_mem(buf, len, &src), 0);
+		if (bv_ext4_open(src, &opts, &fs, why, sizeof(why)) == 0) {
+			opened++;
+			for (uint32_t ino = 1; ino <= fs->sb.s_inodes_count; ino++) {
+				struct bv_ext4_inode in;
+				struct stat st;
+				int r = bv_ext4_inode_get(fs, ino, &in);
+				ck_assert_msg(r == 0 || r == -ENOENT || r == -EUCLEAN || r == -EBADMSG ||
+						      r == -EOPNOTSUPP,
+					      "iteration %d: inode %u: %d", iter, ino, r);
+				if (r == 0)
+					bv_ext4_inode_stat(fs, &in, &st);
+			}
+			struct statvfs sv;
+			bv_ext4_statfs(fs, &sv);
+			bv_ext4_close(fs);
+		} else {
+			ck_assert_msg(why[0], "iteration %d: refused without a sentence", iter);
+		}
+		bv_source_close(src);
+	}
+	bv_log_set_sink(NULL, NULL);
+	free(buf);
+	free(orig);
+	ck_assert_int_gt(opened, 50); /* the mutations are not all fatal */
+}
+END_TEST
+
 static Suite *inode_suite(void)
 {
 	Suite *s = suite_create("inode");
@@ -783,6 +835,7 @@ static Suite *inode_suite(void)
 	TCase *c = tcase_create("corpus");
 	tcase_set_timeout(c, 600);
 	tcase_add_test(c, test_corpus_opens_or_refuses_cleanly);
+	tcase_add_test(c, test_mutated_images_open_or_refuse_cleanly);
 	suite_add_tcase(s, c);
 	return s;
 }
