@@ -132,7 +132,10 @@ int bv_ext4_read_raw(struct bv_ext4 *fs, void *buf, size_t len, uint64_t off)
  * reserved GDT blocks after a backup), two bitmaps and the inode table, plus the
  * journal. Computed from the geometry alone (O(log groups)), not by reading every
  * descriptor: with or without flex_bg every group's metadata is counted once wherever
- * it lies, so the sum is the same. */
+ * it lies, so the sum is the same. This matched the kernel on every mkfs layout we test.
+ * With bigalloc the kernel counts clusters touched by metadata instead; mke2fs stores
+ * that as s_overhead_clusters, which open prefers, so this block count is only the
+ * fallback for old bigalloc images. */
 static uint64_t overhead_blocks(struct bv_ext4 *fs)
 {
 	const struct bv_ext4_sb *sb = &fs->sb;
