@@ -73,12 +73,17 @@ struct jctx {
 
 	struct jent *ents;
 	size_t n_ents, cap_ents;
+	size_t escaped_bytes;
 	uint32_t bad_data_csums;
 };
 
-/* Unique revoked blocks we are willing to track: a valid journal revokes at most the
- * blocks of the filesystem, and 16 M entries is 384 MiB of table. */
-#define REVOKE_MAX (1u << 24)
+/* Unique revoked blocks we are willing to track (a table of at most 64 MiB). A live log
+ * revokes only the metadata blocks freed while it ran, far fewer in practice; a crafted
+ * log full of revoke records would otherwise cost memory without bound. */
+#define REVOKE_MAX (1u << 21)
+
+/* Escaped blocks (data starting with the JBD2 magic) are kept in memory: at most 64 MiB. */
+#define ESCAPED_MAX_BYTES (64u << 20)
 
 /* jbd2 compares transaction IDs modulo 2^32 (tid_gt / tid_geq). */
 static bool tid_gt(uint32_t x, uint32_t y)
@@ -127,6 +132,8 @@ static int jmap(struct jctx *c, uint32_t lblk, uint64_t *phys)
 		return 0;
 	}
 	err = bv_ext4_map_blocks(c->fs, &c->inode, lblk, c->total - lblk, &m);
+	if (err == -EINVAL) /* inline data: a journal inode must have blocks */
+		return bv_ext4_corrupt(c->fs, "journal: inode %u has no block map", c->inode.ino);
 	if (err)
 		return err;
 	/* jbd2's bmap fails on a hole ("bad block"): a journal is fully allocated. */
@@ -384,6 +391,13 @@ static int replay_descriptor(struct jctx *c, const uint8_t *d, uint32_t *next_bl
 				goto next;
 			}
 			if (flags & JBD2_FLAG_ESCAPE) {
+				c->escaped_bytes += c->bs;
+				if (c->escaped_bytes > ESCAPED_MAX_BYTES) {
+					bv_cache_put(c->fs->cache, &ref);
+					return bv_ext4_report(c->fs, -ENOMEM,
+							      "journal: more than %u MiB of escaped blocks",
+							      ESCAPED_MAX_BYTES >> 20);
+				}
 				copy = malloc(c->bs);
 				if (!copy) {
 					bv_cache_put(c->fs->cache, &ref);

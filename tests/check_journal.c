@@ -689,6 +689,72 @@ START_TEST(test_journal_rejects_maxlen_past_inode)
 }
 END_TEST
 
+/* Sets the be32 at OFF of the crash image's journal superblock to VAL (checksum fixed)
+ * and returns what opening it gives. Returns 1 after a skip. */
+static int open_with_sb_field(const char *test, size_t off, uint32_t val, bool or_bits)
+{
+	struct img m;
+	struct jloc j;
+	uint8_t *p;
+	int err;
+
+	if (!load_crash(test, &m))
+		return 1;
+	jloc_find(&m, &j);
+	p = jblock(&m, &j, 0) + off;
+	put_be32(p, or_bits ? bv_be32(p) | val : val);
+	fix_sb_csum(&m, &j);
+	err = img_open_mem(&m, false);
+	img_close(&m);
+	return err;
+}
+
+START_TEST(test_journal_rejects_csum_v2_and_v3)
+{
+	int err = open_with_sb_field(__func__, JBD2_SB_FEATURE_INCOMPAT,
+				     JBD2_FEATURE_INCOMPAT_CSUM_V2, true);
+
+	if (err != 1)
+		ck_assert_int_eq(err, -EUCLEAN);
+}
+END_TEST
+
+START_TEST(test_journal_rejects_first_zero)
+{
+	int err = open_with_sb_field(__func__, JBD2_SB_FIRST, 0, false);
+
+	if (err != 1)
+		ck_assert_int_eq(err, -EUCLEAN);
+}
+END_TEST
+
+START_TEST(test_journal_rejects_start_outside_log)
+{
+	int err = open_with_sb_field(__func__, JBD2_SB_START, 5000, false);
+
+	if (err != 1)
+		ck_assert_int_eq(err, -EUCLEAN);
+}
+END_TEST
+
+/* A sequence that matches no block: the log is empty, nothing replays. */
+START_TEST(test_journal_sequence_mismatch_replays_nothing)
+{
+	struct img m;
+	struct jloc j;
+
+	if (!load_crash(__func__, &m))
+		return;
+	jloc_find(&m, &j);
+	put_be32(jblock(&m, &j, 0) + JBD2_SB_SEQUENCE, 0x7fffffff);
+	fix_sb_csum(&m, &j);
+	ck_assert_int_eq(img_open_mem(&m, false), 0);
+	ck_assert_str_eq(m.fs->journal_state, "replayed");
+	ck_assert_uint_eq(m.fs->journal_replayed, 0);
+	img_close(&m);
+}
+END_TEST
+
 /* s_start 0 means an empty log even with RECOVER set, as in the kernel. */
 START_TEST(test_journal_start_zero_is_clean)
 {
@@ -915,6 +981,10 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_journal_rejects_unknown_incompat);
 	tcase_add_test(tc, test_journal_rejects_maxlen_past_inode);
 	tcase_add_test(tc, test_journal_start_zero_is_clean);
+	tcase_add_test(tc, test_journal_rejects_csum_v2_and_v3);
+	tcase_add_test(tc, test_journal_rejects_first_zero);
+	tcase_add_test(tc, test_journal_rejects_start_outside_log);
+	tcase_add_test(tc, test_journal_sequence_mismatch_replays_nothing);
 	tcase_add_test(tc, test_journal_rejects_tag_past_fs_end);
 	tcase_add_test(tc, test_journal_rejects_revoke_rcount_past_block);
 	tcase_add_test(tc, test_journal_bad_commit_checksum_stops_replay);
