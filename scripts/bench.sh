@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# make bench: bootviewfs against the kernel's own ext4 (read-only loop device) and fuse2fs
+# (-o ro), side by side in one run on one image, medians of RUNS runs (default 5):
+#   mount ready     exec of the mount command to the first successful stat of /urunc.json
+#                   (caches dropped, then the programs themselves warmed: the image is cold)
+#   cold read       the three boot artifacts (64 MiB kernel, 16 MiB initrd, urunc.json)
+#                   after echo 3 > /proc/sys/vm/drop_caches
+#   warm read       the same again, nothing dropped
+#   cold/warm find  `find MNT -ls` of the whole tree (a few thousand files)
+#   peak RSS        the daemon's VmHWM at the end of a run
+#   warm requests   FUSE requests (read(2) of /dev/fuse) the daemon gets during the warm
+#                   re-read, and warm preads: its pread64 calls on the image (strace -c);
+#                   0 means the kernel answered from its page cache
+# Every run mounts afresh, so "cold" is cold for the daemon's own caches too.
+# Needs root (loop devices, drop_caches). Not a test: nothing here passes or fails.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-build}
+case $build in /*) ;; *) build=$top/$build ;; esac
+bin=$build/bootviewfs
+runs=${RUNS:-5}
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "needs root (loop devices, mount, drop_caches)"
+[ -x "$bin" ] || die "$bin is not built"
+[ -c /dev/fuse ] || die "no /dev/fuse"
+for p in mkfs.ext4 losetup python3 strace; do command -v $p >/dev/null || die "$p missing"; done
+have_fuse2fs=1
+command -v fuse2fs >/dev/null || { have_fuse2fs=0; echo "bench: fuse2fs not installed: its column is empty"; }
+
+tmp=$(mktemp -d /var/tmp/bootviewfs-bench.XXXXXX)
+cleanup() {
+	set +e
+	for m in "$tmp"/mnt-*; do mountpoint -q "$m" && umount -l "$m"; done
+	losetup -j "$tmp/image.ext4" -O NAME -n | xargs -r -n1 losetup -d
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "bench: building the image in $tmp"
+src=$tmp/src
+mkdir -p "$src/unikernel"
+# A root-fs-like tree: the host's python library when there is one, else a made-up tree
+# of the same shape (thousands of small files in nested directories).
+if [ -d /usr/lib/python3 ] && [ "$(find /usr/lib/python3 | head -6000 | wc -l)" -gt 2000 ]; then
+	mkdir -p "$src/usr/lib" && cp -a /usr/lib/python3 "$src/usr/lib/"
+	[ -d /etc/ssl ] && mkdir -p "$src/etc" && cp -a /etc/ssl "$src/etc/"
+else
+	python3 - "$src" <<'PY'
+import os, random, sys
+r = random.Random(1)
+for d in range(150):
+    p = os.path.join(sys.argv[1], "usr/lib/pkg%03d/sub%d" % (d, d % 7))
+    os.makedirs(p, exist_ok=True)
+    for f in range(25):
+        with open(os.path.join(p, "mod%02d.py" % f), "wb") as fh:
+            fh.write(os.urandom(r.choice([200, 1500, 6000, 30000])))
+PY
+fi
+head -c 64M /dev/urandom >"$src/unikernel/kernel"
+head -c 16M /dev/urandom >"$src/unikernel/initrd"
+printf '{"com.urunc.unikernel.binary":"%s","com.urunc.unikernel.initrd":"%s"}\n' \
+	"$(printf /unikernel/kernel | base64)" "$(printf /unikernel/initrd | base64)" >"$src/urunc.json"
+img=$tmp/image.ext4
+size_mb=$(( $(du -sm "$src" | cut -f1) * 3 / 2 + 64 ))
+truncate -s "${size_mb}M" "$img"
+mkfs.ext4 -q -F -d "$src" "$img"
+echo "bench: $(find "$src" | wc -l) entries, $(du -sh "$src" | cut -f1) of data, image ${size_mb} MiB; $runs runs each"
+
+BV=$bin IMG=$img TMP=$tmp RUNS=$runs HAVE_FUSE2FS=$have_fuse2fs python3 - <<'PY'
+import os, re, signal, statistics, subprocess, sys, time
+
+BV, IMG, TMP = os.environ["BV"], os.environ["IMG"], os.environ["TMP"]
+RUNS = int(os.environ["RUNS"])
+ARTIFACTS = ["unikernel/kernel", "unikernel/initrd", "urunc.json"]
+
+def sh(*cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+def drop_caches():
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+def read_all(mnt):
+    for a in ARTIFACTS:
+        with open(os.path.join(mnt, a), "rb", buffering=0) as f:
+            while f.read(1 << 20):
+                pass
+
+def warm_tools():
+    for cmd in ([BV, "--version"], ["mount", "--version"], ["losetup", "--version"],
+                ["umount", "--version"], ["fuse2fs", "-V"], ["find", "--version"]):
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def timed(fn):
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1000
+
+def find_ls(mnt):
+    sh("find", mnt, "-ls", stdout=subprocess.DEVNULL)
+
+def wait_stat(path, limit=30):
+    end = time.monotonic() + limit
+    while True:
+        try:
+            os.stat(path)
+            return
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.001)
+
+def vmhwm(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+def daemon_pid(pattern):
+    out = subprocess.run(["pgrep", "-n", "-f", pattern], capture_output=True, text=True)
+    return int(out.stdout.split()[0]) if out.stdout.strip() else None
+
+def count_syscalls(pid, fn):
+    """(requests, preads) of daemon PID while FN runs, by strace -c on all its threads:
+    each FUSE request is one read(2) of /dev/fuse (both daemons read the image with
+    pread64 only), each pread64 is I/O on the image."""
+    log = os.path.join(TMP, "strace.out")
+    st = subprocess.Popen(["strace", "-f", "-c", "-e", "trace=read,pread64,preadv,preadv2",
+                           "-o", log, "-p", str(pid)], stderr=subprocess.DEVNULL)
+    time.sleep(0.3)  # let strace attach to every thread
+    fn()
+    time.sleep(0.1)
+    st.send_signal(signal.SIGINT)
+    st.wait()
+    n = {"read": 0, "pread": 0}
+    for line in open(log):
+        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(read|pread64|preadv2?)\s*$", line)
+        if m:
+            n["read" if m.group(2) == "read" else "pread"] += int(m.group(1))
+    return n["read"], n["pread"]
+
+class Contender:
+    def __init__(self, name):
+        self.name, self.mnt = name, os.path.join(TMP, "mnt-" + name)
+        os.makedirs(self.mnt, exist_ok=True)
+        self.pid, self.loop = None, None
+
+class BootviewFS(Contender):
+    def mount(self):
+        sh(BV, IMG, self.mnt)  # returns once the mount answers
+        os.stat(os.path.join(self.mnt, "urunc.json"))
+        self.pid = daemon_pid("bootviewfs %s %s" % (IMG, self.mnt))
+    def umount(self):
+        sh("umount", self.mnt)
+
+class Kernel(Contender):
+    def mount(self):
+        self.loop = subprocess.run(["losetup", "-r", "-f", "--show", IMG], check=True,
+                                   capture_output=True, text=True).stdout.strip()
+        sh("mount", "-t", "ext4", "-o", "ro", self.loop, self.mnt)
+        os.stat(os.path.join(self.mnt, "urunc.json"))
+    def umount(self):
+        sh("umount", self.mnt)
+        sh("losetup", "-d", self.loop)
+
+class Fuse2fs(Contender):
+    def mount(self):
+        sh("fuse2fs", "-o", "ro", IMG, self.mnt, stdout=subprocess.DEVNULL,
+           stderr=subprocess.DEVNULL)
+        wait_stat(os.path.join(self.mnt, "urunc.json"))
+        self.pid = daemon_pid("fuse2fs.*%s" % self.mnt)
+    def umount(self):
+        sh("umount", self.mnt)
+        if self.pid:  # wait for the daemon so the next run starts clean
+            for _ in range(200):
+                try:
+                    os.kill(self.pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.01)
+
+contenders = [BootviewFS("bootviewfs"), Kernel("kernel")]
+if os.environ["HAVE_FUSE2FS"] == "1":
+    contenders.append(Fuse2fs("fuse2fs"))
+
+METRICS = ["mount ready (ms)", "cold read artifacts (ms)", "warm re-read (ms)",
+           "cold find -ls (ms)", "warm find -ls (ms)", "daemon peak RSS (MiB)",
+           "warm re-read requests", "warm re-read preads"]
+res = {c.name: {m: [] for m in METRICS} for c in contenders}
+
+for run in range(RUNS):
+    for c in contenders:
+        # The image cold, the programs warm: a runtime has its tools in the page cache.
+        drop_caches()
+        warm_tools()
+        r = res[c.name]
+        r["mount ready (ms)"].append(timed(c.mount))
+        drop_caches()
+        r["cold read artifacts (ms)"].append(timed(lambda: read_all(c.mnt)))
+        r["warm re-read (ms)"].append(timed(lambda: read_all(c.mnt)))
+        if c.pid and run == 0:  # strace slows the reads: count once, time the others
+            req, pr = count_syscalls(c.pid, lambda: read_all(c.mnt))
+            r["warm re-read requests"].append(req)
+            r["warm re-read preads"].append(pr)
+        drop_caches()
+        r["cold find -ls (ms)"].append(timed(lambda: find_ls(c.mnt)))
+        r["warm find -ls (ms)"].append(timed(lambda: find_ls(c.mnt)))
+        if c.pid:
+            r["daemon peak RSS (MiB)"].append(vmhwm(c.pid))
+        c.umount()
+    print("bench: run %d/%d done" % (run + 1, RUNS), file=sys.stderr)
+
+def med(c, m):
+    v = res[c][m]
+    return statistics.median(v) if v else None
+
+def fmt(x):
+    if x is None:
+        return "-"
+    return "%.0f" % x if x >= 100 else "%.1f" % x
+
+names = [c.name for c in contenders]
+cols = names + ["bv/kernel"] + (["bv/fuse2fs"] if "fuse2fs" in names else [])
+print()
+print("%-28s" % ("median of %d runs" % RUNS) + "".join("%13s" % n for n in cols))
+for m in METRICS:
+    row = [med(n, m) for n in names]
+    line = "%-28s" % m + "".join("%13s" % fmt(x) for x in row)
+    bv = row[0]
+    for other in ["kernel", "fuse2fs"]:
+        if other not in names:
+            continue
+        o = med(other, m)
+        line += "%13s" % ("%.2fx" % (bv / o) if bv is not None and o else "-")
+    print(line)
+print()
+print("ratios: bootviewfs / other; below 1 is faster (or smaller) than the other.")
+PY
