@@ -8,7 +8,6 @@
 #include "fs/ext4_priv.h"
 
 #include <errno.h>
-#include <string.h>
 
 #include "fs/inode.h"
 #include "fs/le.h"
@@ -375,7 +374,7 @@ static int ind_step(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
 				break;
 			rel -= cover;
 		}
-		idx = EXT4_IND_BLOCK + levels - 1;
+		idx = EXT4_IND_BLOCK + levels - 1; /* or EXT4_DIND_BLOCK, EXT4_TIND_BLOCK */
 		/* The three indirect slots map ranges of different sizes: no scan. */
 		arr_end = (uint32_t)idx + 1;
 	}

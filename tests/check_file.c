@@ -384,8 +384,9 @@ START_TEST(test_file_read_clamps_to_isize)
 }
 END_TEST
 
-/* A 64 MiB contiguous file answers each 1 MiB request with one mapped run, so the read
- * is one pread (file.c issues one per physically contiguous run). */
+/* A 64 MiB contiguous file answers each 1 MiB request with one mapped run. The reads
+ * between the two marker syscalls (access() of paths that do not exist) are what the
+ * pread count below measures, when this tcase is run again under strace. */
 START_TEST(test_file_read_contiguous_one_run_per_request)
 {
 	char dir[512], path[600];
@@ -409,20 +410,59 @@ START_TEST(test_file_read_contiguous_one_run_per_request)
 	ck_assert_int_eq(file_list(img, ents, 4), 1);
 	fs = file_open(img, &src);
 	ck_assert_int_eq(bv_ext4_inode_get(fs, ents[0].ino, &inode), 0);
-	fd = open(path, O_RDONLY);
 	for (uint64_t off = 0; off < 64 * MIB; off += MIB) {
 		struct bv_ext4_map m;
 
 		ck_assert_int_eq(bv_ext4_map_blocks(fs, &inode, off / 4096, 256, &m), 0);
 		ck_assert(!m.hole && !m.unwritten);
 		ck_assert_uint_eq(m.len, 256);
-		cmp_range(fs, &inode, fd, off, MIB, a, b, "kernel");
 	}
+	(void)access("/BV-PREAD-START", F_OK);
+	for (uint64_t off = 0; off < 64 * MIB; off += MIB)
+		ck_assert_int_eq(bv_ext4_file_read(fs, &inode, a, MIB, off), MIB);
+	(void)access("/BV-PREAD-END", F_OK);
+	fd = open(path, O_RDONLY);
+	for (uint64_t off = 0; off < 64 * MIB; off += MIB)
+		cmp_range(fs, &inode, fd, off, MIB, a, b, "kernel");
 	close(fd);
 	bv_ext4_close(fs);
 	bv_source_close(src);
 	free(a);
 	free(b);
+}
+END_TEST
+
+/* The test above, run again under strace: exactly one pread per 1 MiB request. (LSan
+ * cannot run under ptrace, hence detect_leaks=0 for the sanitizer build.) */
+START_TEST(test_file_read_contiguous_one_pread_per_request)
+{
+	char log[600], line[1024];
+	int started = 0, ended = 0, preads = 0;
+	FILE *f;
+
+	if (!bv_test_have("strace")) {
+		bv_test_skip("test_file_read_contiguous_one_pread_per_request", "no strace");
+		return;
+	}
+	snprintf(log, sizeof(log), "%s/file-pread.strace", bv_test_tmpdir());
+	ck_assert_int_eq(bv_test_sh("ASAN_OPTIONS=detect_leaks=0 CK_RUN_SUITE=file CK_RUN_CASE=pread strace -f -qq "
+				    "-e trace=pread64,access,faccessat,faccessat2 -o '%s' "
+				    "/proc/%d/exe file >/dev/null 2>&1",
+				    log, (int)getpid()),
+			 0);
+	f = fopen(log, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "BV-PREAD-START"))
+			started = 1;
+		else if (strstr(line, "BV-PREAD-END"))
+			ended = started;
+		else if (started && !ended && strstr(line, "pread64("))
+			preads++;
+	}
+	fclose(f);
+	ck_assert(started && ended);
+	ck_assert_int_eq(preads, 64);
 }
 END_TEST
 
@@ -602,10 +642,16 @@ static Suite *file_suite(void)
 	tcase_add_test(tc, test_file_read_inline_data_matches_source);
 	tcase_add_test(tc, test_file_read_ext3_triple_indirect);
 	tcase_add_test(tc, test_file_read_clamps_to_isize);
-	tcase_add_test(tc, test_file_read_contiguous_one_run_per_request);
+	tcase_add_test(tc, test_file_read_contiguous_one_pread_per_request);
 	tcase_add_test(tc, test_file_read_unwritten_matches_kernel);
 	tcase_add_test(tc, test_file_read_corpus_returns_cleanly);
 	suite_add_tcase(s, tc);
+
+	/* Its own tcase so the pread count can run it alone (CK_RUN_CASE=pread). */
+	TCase *tp = tcase_create("pread");
+	tcase_set_timeout(tp, 120);
+	tcase_add_test(tp, test_file_read_contiguous_one_run_per_request);
+	suite_add_tcase(s, tp);
 	return s;
 }
 BV_SUITE(file_suite)
