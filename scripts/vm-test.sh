@@ -205,6 +205,11 @@ if [ ! -s "$base" ] || [ "$0" -nt "$base" ]; then
 	done <"$tree/modules/list"
 	rm -f "$tree/modules/list"
 	copy_with_libs "$tree" "$(command -v dmsetup)" /sbin/dmsetup || die "cannot copy dmsetup"
+	# glibc dlopens libgcc_s for pthread_cancel and unwinding (libfuse's worker threads):
+	# ldd cannot see it, and without it a daemon aborts on SIGTERM.
+	for lib in $(ldconfig -p 2>/dev/null | awk '/^\tlibgcc_s\.so\.1 \(libc6,x86-64\)/ { print $NF }'); do
+		mkdir -p "$tree$(dirname "$lib")" && cp -L "$lib" "$tree$lib" || die "cannot copy $lib"
+	done
 	ln -s /proc/self/mounts "$tree/etc/mtab"
 	echo "root:x:0:0:root:/:/bin/sh" >"$tree/etc/passwd"
 	echo "root:x:0:" >"$tree/etc/group"

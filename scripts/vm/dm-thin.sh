@@ -44,6 +44,8 @@ no_holders() { [ -z "$(holders "$1")" ]; }
 # busybox-static has no mountpoint applet.
 is_mounted() { awk -v d="$1" '$2 == d { f = 1 } END { exit !f }' /proc/mounts; }
 
+not_mounted() { ! is_mounted "$1"; }
+
 open_count() { dmsetup info -c --noheadings -o open "$1" 2>/dev/null | tr -d ' '; }
 
 # Used data blocks of the pool: a write to a snapshot's shared block allocates a new one.
@@ -170,6 +172,28 @@ while [ $# -gt 2 ]; do
 	check "$fs-no-block-written" test "$(pool_used)" = "$used0"
 	check "$fs-dmsetup-remove" dmsetup remove "$snap"
 
+	# SIGTERM means stop: the daemon unmounts, closes the device and exits by itself.
+	must dmsetup create "$snap" --table "0 $sectors thin /dev/mapper/pool $snapid"
+	if out=$(timeout 30 bootviewfs "$dev" "/mnt/v-$fs" 2>&1); then
+		pid=$(holders "$dev" | awk 'NR == 1 { print $1 }')
+		if [ -z "$pid" ]; then
+			fail "$fs-sigterm" "no process holds $dev"
+		else
+			kill -TERM "$pid"
+			if wait_until 10 no_holders "$dev"; then
+				pass "$fs-sigterm-closed-device"
+			else
+				fail "$fs-sigterm-closed-device" "still held: $(holders "$dev" | tr '\n' ' ')"
+			fi
+			check "$fs-sigterm-unmounted" wait_until 5 not_mounted "/mnt/v-$fs"
+		fi
+	else
+		fail "$fs-sigterm-mount" "exit $?: $out"
+	fi
+	is_mounted "/mnt/v-$fs" && umount "/mnt/v-$fs"
+	wait_until 10 no_holders "$dev"
+	check "$fs-dmsetup-remove-after-sigterm" dmsetup remove "$snap"
+
 	# The lifecycle: containerd mounts JSON, state dir, `bootviewfs stop`.
 	must dmsetup create "$snap" -u "BVTEST-$fs-view" --table "0 $sectors thin /dev/mapper/pool $snapid"
 	printf '[{"type":"%s","source":"%s","options":["ro"]}]\n' "$fs" "$dev" >/tmp/mounts.json
@@ -203,11 +227,7 @@ while [ $# -gt 2 ]; do
 		else
 			fail "$fs-stop-closed-device" "still held: $(holders "$dev" | tr '\n' ' ')"
 		fi
-		if is_mounted "/mnt/v-$fs"; then
-			fail "$fs-stop-unmounted" "/mnt/v-$fs still mounted"
-		else
-			pass "$fs-stop-unmounted"
-		fi
+		check "$fs-stop-unmounted" not_mounted "/mnt/v-$fs"
 		check "$fs-state-stopped" test "$(get status)" = stopped
 		check "$fs-stop-again" timeout 30 bootviewfs stop --state-dir "$st"
 	fi
