@@ -468,8 +468,12 @@ static int corpus_entry(void *ctx, const char *name, size_t len, uint32_t ino, u
 	return 0;
 }
 
+/* Run as 4 loop iterations, each taking every 4th image, to keep each test short. */
+#define CORPUS_PARTS 4
+
 START_TEST(test_corpus_walk_returns_cleanly)
 {
+	size_t idx = 0;
 	const char *dir = bv_test_corpus_dir();
 	char cmd[PATH_MAX + 64], line[PATH_MAX];
 	size_t opened = 0;
@@ -489,6 +493,8 @@ START_TEST(test_corpus_walk_returns_cleanly)
 		uint8_t *buf;
 		size_t len;
 
+		if (idx++ % CORPUS_PARTS != (size_t)_i)
+			continue;
 		line[strcspn(line, "\n")] = '\0';
 		snprintf(path, sizeof(path), "%s/%s", dir, line);
 		if (bv_test_slurp(path, &buf, &len) != 0)
@@ -516,7 +522,7 @@ START_TEST(test_corpus_walk_returns_cleanly)
 		free(buf);
 	}
 	pclose(ls);
-	ck_assert_uint_gt(opened, 10);
+	ck_assert_uint_gt(opened, 2);
 }
 END_TEST
 
@@ -547,7 +553,7 @@ static Suite *path_suite(void)
 	TCase *tc = tcase_create("corpus");
 
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_corpus_walk_returns_cleanly);
+	tcase_add_loop_test(tc, test_corpus_walk_returns_cleanly, 0, CORPUS_PARTS);
 	suite_add_tcase(s, tc);
 	return s;
 }
