@@ -418,12 +418,15 @@ struct jloc {
 	uint32_t nblocks;
 	uint32_t bs;
 	uint32_t seed;       /* crc32c(~0, journal uuid) */
-	uint32_t tag_bytes;
+	uint32_t tag_bytes;  /* as journal_tag_bytes() */
+	uint32_t tail;       /* checksum tail of descriptor blocks: 4 with csum v2/v3 */
 };
 
 static void jloc_find(struct img *m, struct jloc *j)
 {
 	struct bv_ext4_inode inode;
+	uint32_t incompat;
+	bool csum23;
 	uint8_t *sb;
 
 	ck_assert_int_eq(img_open_mem(m, true), 0);
@@ -446,7 +449,14 @@ static void jloc_find(struct img *m, struct jloc *j)
 	sb = m->buf + j->phys[0];
 	ck_assert(is_journal_sb(sb));
 	j->seed = bv_crc32c(~0u, sb + JBD2_SB_UUID, 16);
-	j->tag_bytes = JBD2_TAG3_SIZE;
+	incompat = bv_be32(sb + JBD2_SB_FEATURE_INCOMPAT);
+	csum23 = incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 | JBD2_FEATURE_INCOMPAT_CSUM_V3);
+	j->tail = csum23 ? 4 : 0;
+	if (incompat & JBD2_FEATURE_INCOMPAT_CSUM_V3)
+		j->tag_bytes = JBD2_TAG3_SIZE;
+	else
+		j->tag_bytes = 12 + (csum23 ? 2 : 0) -
+			       ((incompat & JBD2_FEATURE_INCOMPAT_64BIT) ? 0 : 4);
 }
 
 static uint8_t *jblock(struct img *m, const struct jloc *j, uint32_t lblk)
@@ -491,7 +501,7 @@ static uint32_t find_log_block_from(struct img *m, const struct jloc *j, uint32_
 			return pos;
 		pos++;
 		if (bv_be32(b + 4) == JBD2_DESCRIPTOR_BLOCK) {
-			for (size_t off = JBD2_HEADER_SIZE; off + j->tag_bytes <= j->bs - 4;) {
+			for (size_t off = JBD2_HEADER_SIZE; off + j->tag_bytes <= j->bs - j->tail;) {
 				uint16_t fl = bv_be16(b + off + JBD2_TAG_FLAGS);
 
 				pos++;
@@ -890,6 +900,100 @@ START_TEST(test_journal_bad_data_checksum_skips_block)
 }
 END_TEST
 
+/* crc32_be as jbd2's v1 checksum: MSB first, poly 0x04C11DB7, no inversion. */
+static uint32_t test_crc32_be(uint32_t crc, const uint8_t *p, size_t len)
+{
+	while (len--) {
+		crc ^= (uint32_t)*p++ << 24;
+		for (int k = 0; k < 8; k++)
+			crc = (crc & 0x80000000u) ? (crc << 1) ^ 0x04C11DB7u : crc << 1;
+	}
+	return crc;
+}
+
+/* Turns the no-checksum crash image into a v1 COMPAT_CHECKSUM journal (old ext3/ext4
+ * journal_checksum): each commit carries crc32_be over its transaction's descriptor and
+ * data blocks. Returns the log block of the last commit. */
+static uint32_t make_v1_checksums(struct img *m, const struct jloc *j)
+{
+	uint8_t *sb = jblock(m, j, 0);
+	uint32_t pos = bv_be32(sb + JBD2_SB_START), seq = bv_be32(sb + JBD2_SB_SEQUENCE);
+	uint32_t crc = ~0u, last = 0;
+
+	put_be32(sb + JBD2_SB_FEATURE_COMPAT, bv_be32(sb + JBD2_SB_FEATURE_COMPAT) |
+						      JBD2_FEATURE_COMPAT_CHECKSUM);
+	for (int guard = 0; guard < 4096 && pos < j->nblocks; guard++) {
+		uint8_t *b = jblock(m, j, pos++);
+		uint32_t type = bv_be32(b + 4);
+
+		if (bv_be32(b) != JBD2_MAGIC_NUMBER || bv_be32(b + 8) != seq)
+			break;
+		if (type == JBD2_DESCRIPTOR_BLOCK) {
+			crc = test_crc32_be(crc, b, j->bs);
+			for (size_t off = JBD2_HEADER_SIZE; off + j->tag_bytes <= j->bs;) {
+				uint16_t fl = bv_be16(b + off + JBD2_TAG_FLAGS);
+
+				crc = test_crc32_be(crc, jblock(m, j, pos++), j->bs);
+				off += j->tag_bytes + ((fl & JBD2_FLAG_SAME_UUID) ? 0 : 16);
+				if (fl & JBD2_FLAG_LAST_TAG)
+					break;
+			}
+		} else if (type == JBD2_COMMIT_BLOCK) {
+			b[JBD2_COMMIT_CHKSUM_TYPE] = JBD2_CRC32_CHKSUM;
+			b[JBD2_COMMIT_CHKSUM_SIZE] = JBD2_CRC32_CHKSUM_SIZE;
+			put_be32(b + JBD2_COMMIT_CHKSUM, crc);
+			crc = ~0u;
+			last = pos - 1;
+			seq++;
+		}
+	}
+	ck_assert_uint_gt(last, 0);
+	return last;
+}
+
+/* v1 commit checksums: right sums replay everything e2fsck replays; a wrong one in the
+ * last commit stops the replay before that transaction, as e2fsck does. */
+START_TEST(test_journal_v1_commit_checksums)
+{
+	const char *p, *oracle;
+	uint32_t full, last;
+	struct img m;
+	struct jloc j;
+	/* CRC-32/MPEG-2 check value: the same polynomial and conventions as crc32_be. */
+	ck_assert_uint_eq(test_crc32_be(~0u, (const uint8_t *)"123456789", 9), 0x0376E6E7u);
+
+	if (!can_mount(__func__))
+		return;
+	p = crash_image(__func__, "jr-plain32",
+			"-O has_journal,extent,flex_bg,^metadata_csum,^64bit -b 4096", "32M", NULL,
+			NULL);
+	if (!p)
+		return;
+	ck_assert_int_eq(img_load(&m, p), 0);
+	jloc_find(&m, &j);
+	ck_assert_uint_eq(j.tail, 0);
+	last = make_v1_checksums(&m, &j);
+	oracle = e2fsck_oracle(&m, "jr-v1");
+	ck_assert_int_eq(img_open_mem(&m, false), 0);
+	ck_assert_str_eq(m.fs->journal_state, "replayed");
+	full = m.fs->journal_replayed;
+	ck_assert_uint_gt(full, 0);
+	ck_assert_uint_eq(diff_with_oracle(&m, oracle, NULL), 0);
+	bv_ext4_close(m.fs);
+	bv_source_close(m.src);
+	m.fs = NULL;
+	m.src = NULL;
+
+	jblock(&m, &j, last)[JBD2_COMMIT_CHKSUM + 3] ^= 1;
+	oracle = e2fsck_oracle(&m, "jr-v1-bad");
+	ck_assert_int_eq(img_open_mem(&m, false), 0);
+	ck_assert_str_eq(m.fs->journal_state, "replayed");
+	ck_assert_uint_le(m.fs->journal_replayed, full);
+	ck_assert_uint_eq(diff_with_oracle(&m, oracle, NULL), 0);
+	img_close(&m);
+}
+END_TEST
+
 /* ---- the e2fsprogs journal images ---- */
 
 static bool corpus_is_journal_image(const char *n)
@@ -991,6 +1095,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_journal_revoked_blocks_not_replayed);
 	tcase_add_test(tc, test_journal_rejects_bad_descriptor_checksum);
 	tcase_add_test(tc, test_journal_bad_data_checksum_skips_block);
+	tcase_add_test(tc, test_journal_v1_commit_checksums);
 	tcase_add_test(tc, test_journal_corpus_images_open_or_refuse);
 	suite_add_tcase(s, tc);
 	return s;
