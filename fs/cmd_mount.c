@@ -42,6 +42,8 @@
 #define BV_MOUNT_THREADS_DEFAULT 8
 #define BV_MOUNT_THREADS_MAX 64
 #define BV_MOUNT_REQUIRE_MAX 64
+/* Bytes of each --require'd file pushed into the page cache (a unikernel is <= 100 MiB). */
+#define BV_MOUNT_PREFETCH_MAX (256ull << 20)
 
 /* A growing string for the option list handed to libfuse. */
 struct strbuf {
@@ -84,6 +86,7 @@ struct mount_cmd {
 	unsigned threads;
 	int ready_fd;            /* --ready-fd, or -1 */
 	const char *require[BV_MOUNT_REQUIRE_MAX];
+	struct bv_ext4 *fs;      /* borrowed, for the prefetch after ready */
 	unsigned nrequire;
 	struct strbuf passthru;  /* options handed to libfuse as given */
 };
@@ -423,6 +426,7 @@ struct serve {
 	int ready_pipe;          /* to the waiting parent; -1 in the foreground */
 	atomic_bool stopping;    /* main is unmounting: the ready thread must not */
 	atomic_bool failed;      /* the mount never answered */
+	pthread_mutex_t lock;    /* held across each prefetch store and by main to stop them */
 };
 
 static void readahead_raise(dev_t dev)
@@ -475,6 +479,50 @@ static void stdio_detach(void)
 		close(fd);
 }
 
+/* Once serving, the --require'd regular files are pushed into the kernel's page cache, so
+ * the runtime's first read of the kernel and initrd costs no READ round trip. The kernel
+ * must know the inode first: a stat through the mount looks it up, and is used only when
+ * it lands on the very inode the image resolved (a symlink in the path is followed by the
+ * kernel on the host side of the mount, never trusted). */
+static void prefetch_required(struct serve *sv, const struct stat *root)
+{
+	struct mount_cmd *mc = sv->mc;
+
+	for (unsigned i = 0; i < mc->nrequire; i++) {
+		char path[PATH_MAX];
+		struct stat st;
+		uint64_t off = 0;
+		uint32_t ino;
+		ssize_t n = 0;
+
+		if (bv_ext4_resolve(mc->fs, mc->require[i], BV_RESOLVE_FOLLOW, &ino) != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", mc->mnt, mc->require[i]) >=
+		    (int)sizeof(path))
+			continue;
+		if (stat(path, &st) != 0 || st.st_dev != root->st_dev || st.st_ino != ino ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		while (off < BV_MOUNT_PREFETCH_MAX) {
+			/* The lock keeps main from closing the session fd mid-store. */
+			pthread_mutex_lock(&sv->lock);
+			n = atomic_load(&sv->stopping) ? -ESHUTDOWN :
+							  bv_fuse_prefetch(sv->bf, sv->se, ino,
+									   off, 1u << 20);
+			pthread_mutex_unlock(&sv->lock);
+			if (n <= 0)
+				break;
+			off += (uint64_t)n;
+		}
+		if (n < 0)
+			bv_debug("prefetch %s: %s", mc->require[i], strerror((int)-n));
+		else
+			bv_debug("prefetched %s: %" PRIu64 " bytes", mc->require[i], off);
+		if (n == -ESHUTDOWN)
+			return;
+	}
+}
+
 /* Runs beside the session loop. Readiness is a stat(2) of the mount root from here: it
  * goes through the kernel like a client's, so it waits until FUSE_INIT has been answered
  * and then for our GETATTR reply. When it returns the root inode, a stat from the next line
@@ -514,6 +562,7 @@ static void *ready_main(void *arg)
 		close(sv->ready_pipe);
 		sv->ready_pipe = -1;
 	}
+	prefetch_required(sv, &st);
 	return NULL;
 fail:
 	bv_err("%s", msg);
@@ -571,7 +620,8 @@ static int serve(struct mount_cmd *mc, struct fuse_session *se, struct bv_fuse *
 		 int ready_pipe)
 {
 	struct fuse_loop_config *cfg = NULL;
-	struct serve sv = { .mc = mc, .se = se, .bf = bf, .ready_pipe = ready_pipe };
+	struct serve sv = { .mc = mc, .se = se, .bf = bf, .ready_pipe = ready_pipe,
+			    .lock = PTHREAD_MUTEX_INITIALIZER };
 	pthread_t ready;
 	bool ready_started = false;
 	int status = BV_EXIT_FAIL;
@@ -611,7 +661,9 @@ out_cfg:
 out_unmount:
 	/* Unmount before joining: if the loop stopped (a signal) while the ready thread's
 	 * stat was still waiting, unmounting is what fails that stat. */
+	pthread_mutex_lock(&sv.lock);
 	atomic_store(&sv.stopping, true);
+	pthread_mutex_unlock(&sv.lock);
 	fuse_session_unmount(se);
 	if (ready_started)
 		pthread_join(ready, NULL);
@@ -746,6 +798,7 @@ int bv_cmd_mount(int argc, char **argv)
 			fail_msg(&mc, "%s: %s", mc.source, errbuf[0] ? errbuf : strerror(-err));
 		goto out;
 	}
+	mc.fs = fs;
 	for (unsigned i = 0; i < mc.nrequire; i++) {
 		uint32_t ino;
 

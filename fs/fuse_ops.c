@@ -673,6 +673,38 @@ struct fuse_session *bv_fuse_session_new(struct bv_fuse *bf, struct fuse_args *a
 	return fuse_session_new(args, &bv_fuse_ops, sizeof(bv_fuse_ops), bf);
 }
 
+ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint32_t ino,
+			 uint64_t off, size_t len)
+{
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+	struct bv_ext4_inode inode;
+	ssize_t n;
+	char *buf;
+	int err;
+
+	if (!ino_is_exposed(ino) || off > INT64_MAX)
+		return -EINVAL;
+	if (len > (1u << 20))
+		len = 1u << 20;
+	err = bv_ext4_inode_get(bf->fs, ino, &inode);
+	if (err)
+		return err;
+	if (!S_ISREG(inode.mode))
+		return -EINVAL;
+	buf = scratch_get(bf, len);
+	if (!buf)
+		return -ENOMEM;
+	/* The reader stops at i_size, which matters: the kernel grows its idea of the size
+	 * to whatever is stored. */
+	n = bv_ext4_file_read(bf->fs, &inode, buf, len, off);
+	if (n <= 0)
+		return n;
+	bv.buf[0].mem = buf;
+	bv.buf[0].size = (size_t)n;
+	err = fuse_lowlevel_notify_store(se, ino_to_node(ino), (off_t)off, &bv, 0);
+	return err ? err : n;
+}
+
 bool bv_fuse_is_initialized(const struct bv_fuse *bf)
 {
 	return atomic_load(&bf->initialized);

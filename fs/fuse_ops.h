@@ -50,6 +50,16 @@ struct fuse_session *bv_fuse_session_new(struct bv_fuse *bf, struct fuse_args *a
 /* True once FUSE_INIT has been received (its reply follows right after). Thread safe. */
 bool bv_fuse_is_initialized(const struct bv_fuse *bf);
 
+/* Pushes up to LEN bytes at OFF of regular file INO into the kernel's page cache for it
+ * (fuse_lowlevel_notify_store), so that later reads of them are page-cache hits with no
+ * READ round trip. The kernel must already know the inode (looked up through the mount);
+ * if it does not, -ENOENT and nothing is stored. Never stores past i_size. Call only after
+ * FUSE_INIT has been answered and while the session's fd is open. Uses the calling
+ * thread's scratch buffer (LEN above 1 MiB is clamped). Returns the bytes stored (0 at the
+ * end of the file) or -errno. */
+ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint32_t ino,
+			 uint64_t off, size_t len);
+
 /* Snapshot of the request counters. Thread safe. */
 void bv_fuse_stats_get(const struct bv_fuse *bf, struct bv_fuse_stats *out);
 

@@ -74,6 +74,20 @@ for i in 1 2 3 4 5; do
 done
 ok "ready when the command returns (5 mounts)"
 
+# 1b. --require checks the paths before mounting, reports ready on --ready-fd, and pushes
+#     the required files into the page cache (prefetch): the bytes must be the image's.
+exec 5>"$tmp/ready.json"
+"$bin" --ready-fd 5 --require /unikernel/kernel --require urunc.json "$img" "$mnt" ||
+	fail "mount with --require"
+exec 5>&-
+grep -q '"status":"ready"' "$tmp/ready.json" || fail "--ready-fd: $(cat "$tmp/ready.json")"
+cmp -s "$tmp/src/unikernel/kernel" "$mnt/unikernel/kernel" || fail "prefetched kernel differs"
+cmp -s "$tmp/src/urunc.json" "$mnt/urunc.json" || fail "prefetched urunc.json differs"
+pid=$(daemon_pid)
+umount "$mnt" || fail "umount"
+wait_exit "$pid" || fail "daemon still running after umount"
+ok "--require and --ready-fd; prefetched files read right"
+
 # 2. Default options, mountinfo, and EROFS for writes.
 "$bin" "$img" "$mnt" || fail "mount"
 line=$(awk -v m="$mnt" '$5 == m' /proc/self/mountinfo)
