@@ -28,6 +28,8 @@
 #define INLINE_DOTDOT_SIZE 4
 /* dx_probe's "fall back to a linear scan" answer; never leaves this file. */
 #define DX_FALLBACK 1
+/* "Block number" of inline data in corruption reports. */
+#define INLINE_BLK UINT64_MAX
 
 unsigned char bv_ext4_ft_to_dt(uint8_t file_type)
 {
@@ -206,8 +208,12 @@ static int leaf_search(struct dirctx *d, const uint8_t *data, size_t size, uint6
 
 	while (off < size) {
 		if (bv_ext4_dirent_check(&d->fs->sb, data, size, off, &de, &why)) {
-			bv_ext4_corrupt(d->fs, "inode %u: directory block %llu offset %zu: %s",
-					d->dir->ino, (unsigned long long)pblk, base + off, why);
+			if (pblk == INLINE_BLK)
+				bv_ext4_corrupt(d->fs, "inode %u: inline directory offset %zu: %s",
+						d->dir->ino, base + off, why);
+			else
+				bv_ext4_corrupt(d->fs, "inode %u: directory block %llu offset %zu: %s",
+						d->dir->ino, (unsigned long long)pblk, off, why);
 			return -ENOENT;
 		}
 		if (de.inode != 0 && de.name_len == len && memcmp(de.name, name, len) == 0) {
@@ -234,8 +240,12 @@ static int walk_entries(struct dirctx *d, const uint8_t *data, size_t size, uint
 	/* Always walk from the block start so a resume position can never land mid-entry. */
 	while (off < size) {
 		if (bv_ext4_dirent_check(&d->fs->sb, data, size, off, &de, &why)) {
-			bv_ext4_corrupt(d->fs, "inode %u: directory block %llu offset %zu: %s",
-					d->dir->ino, (unsigned long long)blk, (size_t)off, why);
+			if (blk == INLINE_BLK)
+				bv_ext4_corrupt(d->fs, "inode %u: inline directory offset %llu: %s",
+						d->dir->ino, (unsigned long long)(base + off), why);
+			else
+				bv_ext4_corrupt(d->fs, "inode %u: directory block %llu offset %zu: %s",
+						d->dir->ino, (unsigned long long)blk, off, why);
 			return 0;
 		}
 		if (de.inode != 0 && base + off >= start) {
@@ -324,7 +334,7 @@ static int inline_iterate(struct dirctx *d, uint64_t pos, bv_ext4_dir_fn fn, voi
 		inline_region(len, i, &start, &size);
 		if (size == 0)
 			continue;
-		ret = walk_entries(d, buf + start, size, start, pos, d->dir->ino, fn, ctx);
+		ret = walk_entries(d, buf + start, size, start, pos, INLINE_BLK, fn, ctx);
 		if (ret)
 			goto out_free;
 	}
@@ -354,7 +364,7 @@ static int inline_lookup(struct dirctx *d, const char *name, size_t len, uint32_
 	for (int i = 0; i < 2 && ret == -ENOENT; i++) {
 		inline_region(total, i, &start, &size);
 		if (size)
-			ret = leaf_search(d, buf + start, size, d->dir->ino, start, name, len, ino);
+			ret = leaf_search(d, buf + start, size, INLINE_BLK, start, name, len, ino);
 	}
 out_free:
 	free(buf);

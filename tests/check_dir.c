@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fs/dir.h"
+#include "fs/hash.h"
 #include "fs/ext4_priv.h"
 #include "fs/inode.h"
 #include "fs/le.h"
@@ -883,6 +884,93 @@ START_TEST(test_dir_dx_root_count_beyond_limit_falls_back)
 }
 END_TEST
 
+/* The collision walk: give the index entry of leaf B the hash H|1 of a name N stored in
+ * B (H above B's old start hash). The binary search for H now picks the leaf before B;
+ * N is found only by moving on to B because B's hash, collision bit cleared, equals H.
+ * With H+2 instead (no collision) the search must stop and say -ENOENT. */
+static void collision_patch(bool collide, int want)
+{
+	const char *p = kernel_image("dir_big_dx", "-N 16384", "64M", populate_big);
+	struct bv_ext4_inode dir;
+	struct bv_ext4_map map;
+	struct img m = { 0 };
+	uint8_t *root, *node, *leaf, *ent;
+	uint32_t bs, k, count, old, next, best = 0, h, ino, seed[4];
+	unsigned version;
+	size_t best_off = 0;
+	char name[256];
+
+	if (!p) {
+		bv_test_skip("collision_patch", "needs root for a loop mount");
+		return;
+	}
+	img_load(&m, p);
+	img_open_buf(&m, true);
+	get_dir(&m, "d", &dir);
+	bs = m.fs->sb.block_size;
+	ck_assert_int_eq(bv_ext4_map_blocks(m.fs, &dir, 0, 1, &map), 0);
+	root = m.buf + map.pblk * bs;
+	node = root + EXT4_DX_ROOT_ENTRIES;
+	version = root[EXT4_DX_ROOT_INFO + 4];
+	if (m.fs->sb.s_flags & EXT2_FLAGS_UNSIGNED_HASH)
+		version += 3;
+	for (int i = 0; i < 4; i++)
+		seed[i] = m.fs->sb.s_hash_seed[i];
+	/* One index level: descend to the first node. */
+	if (root[EXT4_DX_ROOT_INFO + 6] == 1) {
+		ck_assert_int_eq(bv_ext4_map_blocks(m.fs, &dir, bv_le32(node + 4) & 0x0fffffff, 1,
+						    &map), 0);
+		node = m.buf + map.pblk * bs + EXT4_DX_NODE_ENTRIES;
+	}
+	ck_assert_uint_eq(root[EXT4_DX_ROOT_INFO + 6] <= 1, 1);
+	count = bv_le16(node + 2);
+	ck_assert_uint_ge(count, 3);
+	k = count / 2;
+	ent = node + k * EXT4_DX_ENTRY_SIZE;
+	old = bv_le32(ent);
+	next = bv_le32(ent + EXT4_DX_ENTRY_SIZE);
+	ck_assert_int_eq(bv_ext4_map_blocks(m.fs, &dir, bv_le32(ent + 4) & 0x0fffffff, 1, &map), 0);
+	leaf = m.buf + map.pblk * bs;
+	/* The name of leaf B with the largest hash below the next entry's. */
+	for (size_t off = 0; off < bs; off += bv_le16(leaf + off + 4)) {
+		if (bv_le32(leaf + off) == 0)
+			continue;
+		ck_assert_int_eq(bv_ext4_hash_compute(version, seed, (char *)leaf + off + 8,
+						      leaf[off + 6], &h, NULL), 0);
+		if (h > old && h + 3 < next && h >= best) {
+			best = h;
+			best_off = off;
+		}
+	}
+	ck_assert_uint_ne(best, 0);
+	memcpy(name, leaf + best_off + 8, leaf[best_off + 6]);
+	name[leaf[best_off + 6]] = '\0';
+	bv_ext4_close(m.fs);
+	bv_source_close(m.src);
+
+	h = collide ? best | 1 : best + 2;
+	ent[0] = (uint8_t)h;
+	ent[1] = (uint8_t)(h >> 8);
+	ent[2] = (uint8_t)(h >> 16);
+	ent[3] = (uint8_t)(h >> 24);
+	img_open_buf(&m, true);
+	get_dir(&m, "d", &dir);
+	ck_assert_int_eq(bv_ext4_lookup(m.fs, &dir, name, strlen(name), &ino), want);
+	img_close(&m);
+}
+
+START_TEST(test_dir_htree_collision_continues_to_next_leaf)
+{
+	collision_patch(true, 0);
+}
+END_TEST
+
+START_TEST(test_dir_htree_no_collision_stops_at_leaf)
+{
+	collision_patch(false, -ENOENT);
+}
+END_TEST
+
 static Suite *dir_suite(void)
 {
 	Suite *s = suite_create("dir");
@@ -917,6 +1005,8 @@ static Suite *dir_suite(void)
 	tcase_add_test(ti, test_dir_dx_root_levels_too_large_falls_back);
 	tcase_add_test(ti, test_dir_dx_root_bad_hash_version_falls_back);
 	tcase_add_test(ti, test_dir_dx_root_count_beyond_limit_falls_back);
+	tcase_add_test(ti, test_dir_htree_collision_continues_to_next_leaf);
+	tcase_add_test(ti, test_dir_htree_no_collision_stops_at_leaf);
 	suite_add_tcase(s, ti);
 	return s;
 }
