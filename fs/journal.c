@@ -822,6 +822,11 @@ int bv_journal_load(struct bv_ext4 *fs)
 	if (!recover || c.start == 0)
 		goto out;
 
+	/* The kernel then replays ext4 fast commits from the area after the log; we do not
+	 * interpret them, so changes recorded only there stay invisible. */
+	if (c.incompat & JBD2_FEATURE_INCOMPAT_FAST_COMMIT)
+		bv_warn("journal: fast-commit blocks are not replayed; changes recorded only "
+			"there are not visible");
 	err = do_pass(&c, PASS_SCAN);
 	if (!err)
 		err = do_pass(&c, PASS_REVOKE);
