@@ -467,7 +467,8 @@ START_TEST(test_file_read_contiguous_one_pread_per_request)
 END_TEST
 
 /* An image the kernel wrote: fallocate'd (unwritten) extents partly written, unwritten
- * extents past i_size, holes after them. The kernel's own read, through a read-only loop
+ * extents past i_size, holes after them, and two files written a block at a time in turn
+ * (nodelalloc, fsync each) so their extents interleave on disk. The kernel's own read, through a read-only loop
  * mount, is what we must return: it is copied to fk-expect/ as the reference. */
 static const char *file_kernel_img(void)
 {
@@ -484,7 +485,7 @@ static const char *file_kernel_img(void)
 		    "f='%s'; i='%s'; d='%s'; m=$d/fk-mnt;"
 		    "cp \"$f\" \"$i.tmp\" && mkdir -p $m $d/fk-expect || exit 1;"
 		    "dev=$(losetup -f --show \"$i.tmp\") || exit 1;"
-		    "if mount -t ext4 $dev $m; then"
+		    "if mount -t ext4 -o nodelalloc $dev $m; then"
 		    " ( fallocate -l 1M $m/prealloc &&"
 		    "   dd if=/dev/urandom of=$m/prealloc bs=4096 seek=10 count=3 conv=notrunc &&"
 		    "   dd if=/dev/urandom of=$m/prealloc bs=1 seek=200000 count=77 conv=notrunc &&"
@@ -492,12 +493,19 @@ static const char *file_kernel_img(void)
 		    "   fallocate -l 300K $m/mixed &&"
 		    "   dd if=/dev/urandom of=$m/mixed bs=1 seek=100000 count=5000 conv=notrunc &&"
 		    "   truncate -s 1M $m/mixed &&"
-		    "   dd if=/dev/urandom of=$m/plain bs=4096 count=300 && sync ) >/dev/null 2>&1;"
+		    "   dd if=/dev/urandom of=$m/plain bs=4096 count=300 &&"
+		    "   for n in $(seq 0 149); do"
+		    "    for x in inter_a inter_b; do"
+		    "     dd if=/dev/urandom of=$m/$x bs=4096 seek=$n count=1 conv=notrunc,fsync"
+		    "        status=none || exit 1;"
+		    "   done; done && sync ) >/dev/null 2>&1;"
 		    " rc=$?; umount $m;"
 		    "else rc=1; fi;"
 		    "losetup -d $dev; [ $rc = 0 ] || exit 1;"
 		    "dev=$(losetup -r -f --show \"$i.tmp\") || exit 1;"
-		    "if mount -t ext4 -o ro $dev $m; then cp $m/prealloc $m/keep $m/mixed $m/plain $d/fk-expect/; rc=$?; umount $m;"
+		    "if mount -t ext4 -o ro $dev $m; then"
+		    " cp $m/prealloc $m/keep $m/mixed $m/plain $m/inter_a $m/inter_b $d/fk-expect/;"
+		    " rc=$?; umount $m;"
 		    "else rc=1; fi;"
 		    "losetup -d $dev; [ $rc = 0 ] && mv \"$i.tmp\" \"$i\"",
 		    fresh, img, bv_test_tmpdir()) != 0)
@@ -521,13 +529,14 @@ START_TEST(test_file_read_unwritten_matches_kernel)
 		return;
 	}
 	snprintf(expect, sizeof(expect), "%s/fk-expect", bv_test_tmpdir());
-	file_compare_all(img, expect, 4, 1);
+	file_compare_all(img, expect, 6, 1);
 
 	/* The fixture has what it claims: unwritten extents inside and past i_size. */
 	struct file_ent ents[8];
 	struct bv_source *src;
 	struct bv_ext4 *fs = file_open(img, &src);
 	int n = file_list(img, ents, 8), seen = 0;
+	int runs = 0;
 
 	for (int i = 0; i < n; i++) {
 		struct bv_ext4_inode inode;
@@ -546,9 +555,17 @@ START_TEST(test_file_read_unwritten_matches_kernel)
 			ck_assert_int_eq(bv_ext4_map_blocks(fs, &inode, 1, 256, &m), 0);
 			ck_assert(m.unwritten && !m.hole);
 			seen++;
+		} else if (strcmp(ents[i].name, "inter_a") == 0) {
+			ck_assert_uint_eq(inode.size, 150 * 4096);
+			for (uint64_t l = 0; l < 150; l += m.len, runs++) {
+				ck_assert_int_eq(bv_ext4_map_blocks(fs, &inode, l, 150, &m), 0);
+				ck_assert(!m.hole && !m.unwritten);
+			}
+			seen++;
 		}
 	}
-	ck_assert_int_eq(seen, 2);
+	ck_assert_int_eq(seen, 3);
+	ck_assert_int_ge(runs, 4); /* really fragmented */
 	bv_ext4_close(fs);
 	bv_source_close(src);
 }
