@@ -971,6 +971,85 @@ START_TEST(test_dir_htree_no_collision_stops_at_leaf)
 }
 END_TEST
 
+/* A hole at logical block 1 (the in-memory inode's extent split in two): the walk skips
+ * it and goes on with block 2. */
+START_TEST(test_dir_hole_is_skipped)
+{
+	struct corrupt_case c;
+	struct bv_ext4_inode dir;
+	struct img m = { 0 };
+	uint8_t *eh, *ex;
+	uint32_t ino, len, start;
+
+	corrupt_setup(&m, &c);
+	img_open_buf(&m, false);
+	get_dir(&m, "lin", &dir);
+	eh = dir.i_block;
+	ex = eh + 12;
+	ck_assert_uint_eq(bv_le16(eh), 0xF30A);   /* extent magic */
+	ck_assert_uint_eq(bv_le16(eh + 2), 1);    /* one extent */
+	ck_assert_uint_eq(bv_le16(eh + 6), 0);    /* depth 0 */
+	len = bv_le16(ex + 4);
+	start = bv_le32(ex + 8);
+	ck_assert_uint_ge(len, 3);
+	memcpy(ex + 12, ex, 12);
+	ex[4] = 1;                                 /* first: lblk 0, 1 block */
+	ex[5] = 0;
+	ex[12 + 0] = 2;                            /* second: lblk 2.., start + 2 */
+	ex[12 + 4] = (uint8_t)(len - 2);
+	ex[12 + 5] = (uint8_t)((len - 2) >> 8);
+	start += 2;
+	memcpy(ex + 12 + 8, &(uint8_t[4]){ (uint8_t)start, (uint8_t)(start >> 8),
+					   (uint8_t)(start >> 16), (uint8_t)(start >> 24) }, 4);
+	eh[2] = 2;
+	ck_assert_int_eq(bv_ext4_lookup(m.fs, &dir, c.victim_name, strlen(c.victim_name), &ino),
+			 -ENOENT);
+	ck_assert_int_eq(bv_ext4_lookup(m.fs, &dir, c.other_name, strlen(c.other_name), &ino), 0);
+	{
+		struct seen s = { 0 };
+
+		ck_assert_int_eq(bv_ext4_dir_iterate(m.fs, &dir, 0, collect, &s), 0);
+		ck_assert_int_lt(seen_find(&s, c.victim_name), 0);
+		ck_assert_int_ge(seen_find(&s, c.other_name), 0);
+		ck_assert_uint_lt(s.n, 90 + 2 - 10);
+		seen_free(&s);
+	}
+	img_close(&m);
+}
+END_TEST
+
+START_TEST(test_dir_dx_root_bad_checksum)
+{
+	const char *p = kernel_image("dir_big_dx", "-N 16384", "64M", populate_big);
+	struct bv_ext4_inode dir;
+	struct img m = { 0 };
+	uint8_t *root;
+	uint32_t ino;
+	char name[256];
+	size_t len = big_name(300, name);
+
+	if (!p) {
+		bv_test_skip("test_dir_dx_root_bad_checksum", "needs root for a loop mount");
+		return;
+	}
+	img_load(&m, p);
+	root = m.buf + (debugfs_bmap(p, "/d", 0) << (10 + bv_le32(m.buf + 1024 + 24)));
+	/* dt_checksum: after LIMIT entries from offset 32, past dt_reserved. */
+	root[EXT4_DX_ROOT_ENTRIES + bv_le16(root + EXT4_DX_ROOT_ENTRIES) * 8 + 4] ^= 0x40;
+	img_open_buf(&m, false);
+	get_dir(&m, "d", &dir);
+	ck_assert_int_eq(bv_ext4_lookup(m.fs, &dir, name, len, &ino), -EBADMSG);
+	/* "." and ".." do not use the index. */
+	ck_assert_int_eq(bv_ext4_lookup(m.fs, &dir, "..", 2, &ino), 0);
+	bv_ext4_close(m.fs);
+	bv_source_close(m.src);
+	img_open_buf(&m, true);
+	get_dir(&m, "d", &dir);
+	ck_assert_int_eq(bv_ext4_lookup(m.fs, &dir, name, len, &ino), 0);
+	img_close(&m);
+}
+END_TEST
+
 static Suite *dir_suite(void)
 {
 	Suite *s = suite_create("dir");
@@ -1005,6 +1084,8 @@ static Suite *dir_suite(void)
 	tcase_add_test(ti, test_dir_dx_root_levels_too_large_falls_back);
 	tcase_add_test(ti, test_dir_dx_root_bad_hash_version_falls_back);
 	tcase_add_test(ti, test_dir_dx_root_count_beyond_limit_falls_back);
+	tcase_add_test(ti, test_dir_dx_root_bad_checksum);
+	tcase_add_test(ti, test_dir_hole_is_skipped);
 	tcase_add_test(ti, test_dir_htree_collision_continues_to_next_leaf);
 	tcase_add_test(ti, test_dir_htree_no_collision_stops_at_leaf);
 	suite_add_tcase(s, ti);
