@@ -163,7 +163,10 @@ while [ $# -gt 2 ]; do
 	fi
 
 	# Unmount: the daemon sees the FUSE connection end, closes the device and exits.
-	check "$fs-umount" umount "/mnt/v-$fs"
+	# ext2 goes through fusermount3 -u (what a user would type), ext4 through umount(8).
+	um=umount
+	[ "$fs" != ext2 ] || ! command -v fusermount3 >/dev/null || um="fusermount3 -u"
+	check "$fs-unmount-by-${um%% *}" $um "/mnt/v-$fs"
 	if wait_until 10 no_holders "$dev"; then
 		pass "$fs-daemon-closed-device"
 	else
