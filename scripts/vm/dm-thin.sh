@@ -177,7 +177,8 @@ while [ $# -gt 2 ]; do
 
 	# SIGTERM means stop: the daemon unmounts, closes the device and exits by itself.
 	must dmsetup create "$snap" --table "0 $sectors thin /dev/mapper/pool $snapid"
-	if out=$(timeout 30 bootviewfs "$dev" "/mnt/v-$fs" 2>&1); then
+	if out=$(timeout 30 bootviewfs --require /unikernel/kernel --require /urunc.json \
+		"$dev" "/mnt/v-$fs" 2>&1); then
 		pid=$(holders "$dev" | awk 'NR == 1 { print $1 }')
 		if [ -z "$pid" ]; then
 			fail "$fs-sigterm" "no process holds $dev"
@@ -194,7 +195,15 @@ while [ $# -gt 2 ]; do
 		fail "$fs-sigterm-mount" "exit $?: $out"
 	fi
 	is_mounted "/mnt/v-$fs" && umount "/mnt/v-$fs"
-	wait_until 10 no_holders "$dev"
+	# A failed start (a required artifact missing) leaves nothing mounted, nothing open.
+	if out=$(timeout 30 bootviewfs --require /no/such/artifact "$dev" "/mnt/v-$fs" 2>&1); then
+		fail "$fs-require-missing-refused" "served although /no/such/artifact is missing"
+	else
+		pass "$fs-require-missing-refused"
+	fi
+	check "$fs-require-missing-not-mounted" not_mounted "/mnt/v-$fs"
+	is_mounted "/mnt/v-$fs" && umount "/mnt/v-$fs"
+	check "$fs-require-missing-closed-device" wait_until 10 no_holders "$dev"
 	check "$fs-dmsetup-remove-after-sigterm" dmsetup remove "$snap"
 
 	# The lifecycle: containerd mounts JSON, state dir, `bootviewfs stop`.
