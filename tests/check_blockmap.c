@@ -674,6 +674,46 @@ END_TEST
 START_TEST(test_extent_block_rejects_bad_checksum) { bm_expect(tb_csum, true, false, -EBADMSG); bm_expect(tb_csum, false, false, -EBADMSG); }
 END_TEST
 
+/* An extent running past where the next index starts is clipped there: the kernel's
+ * lookup takes those blocks from the next subtree, and so do we. */
+START_TEST(test_extent_past_next_index_is_clipped)
+{
+	const char *img = bm_ext4_img();
+	struct bm_img im;
+	struct bm_tree t;
+	struct bv_ext4_inode inode;
+	struct bv_ext4_map m;
+
+	ck_assert_ptr_nonnull(img);
+	ck_assert(bm_load(&im, img));
+	bm_tree_get(&im, img, &t);
+	uint8_t *leaf = im.buf + t.leaf_blk * t.bs;
+	uint8_t *idx = im.buf + t.index_blk * t.bs;
+	uint16_t n = bv_le16(leaf + 2);
+	uint8_t *last = leaf + 12 + 12 * (n - 1);
+	uint32_t next = bv_le32(idx + 12 + 12); /* where the second leaf starts */
+	uint32_t start = bv_le32(last);
+
+	ck_assert_uint_eq(bv_le16(last + 4), 1);
+	ck_assert_uint_eq(start + 2, next); /* the stride layout: data, hole, next leaf */
+	put16(last + 4, 4);                  /* now runs 2 blocks into the next leaf */
+	bm_csum_fix(&im, &t, t.leaf_blk);
+	ck_assert_int_eq(bm_open(&im, false), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(im.fs, t.ino, &inode), 0);
+	ck_assert_int_eq(bv_ext4_map_blocks(im.fs, &inode, start, 100, &m), 0);
+	ck_assert(!m.hole);
+	ck_assert_uint_eq(m.len, 2);
+	ck_assert_uint_eq(m.pblk, bv_le32(last + 8));
+	/* Block NEXT maps from the second leaf, not from the stray extent. */
+	uint8_t *leaf2 = im.buf + (bv_le32(idx + 12 + 12 + 4)) * (uint64_t)t.bs;
+	ck_assert_int_eq(bv_ext4_map_blocks(im.fs, &inode, next, 100, &m), 0);
+	ck_assert(!m.hole);
+	ck_assert_uint_eq(m.pblk, bv_le32(leaf2 + 12 + 8));
+	bm_close(&im);
+	free(im.buf);
+}
+END_TEST
+
 START_TEST(test_extent_block_checksum_skipped_with_skip_csum)
 {
 	const char *img = bm_ext4_img();
@@ -780,6 +820,7 @@ static Suite *blockmap_suite(void)
 	tcase_add_test(ti, test_extent_block_rejects_first_entry_mismatch);
 	tcase_add_test(ti, test_extent_block_rejects_bad_checksum);
 	tcase_add_test(ti, test_extent_block_checksum_skipped_with_skip_csum);
+	tcase_add_test(ti, test_extent_past_next_index_is_clipped);
 	tcase_add_test(ti, test_indirect_block_rejects_pointer_past_end);
 	suite_add_tcase(s, ti);
 	return s;
