@@ -82,6 +82,8 @@ struct mount_cmd {
 	bool helper;             /* invoked as mount.fuse.bootviewfs */
 	bool fake;               /* helper -f: check everything, mount nothing */
 	bool allow_other;
+	bool allow_root;         /* libfuse refuses it together with allow_other */
+	unsigned max_read;       /* max_read=, 0 for the kernel's default */
 	bool fsname_set, subtype_set;
 	unsigned threads;
 	int ready_fd;            /* --ready-fd, or -1 */
@@ -173,6 +175,18 @@ static int opt_one(struct mount_cmd *mc, const char *o, size_t raw_len, const ch
 		}
 		mc->threads = (unsigned)n;
 		return 0;
+	}
+	if (strcmp(o, "allow_root") == 0)
+		mc->allow_root = true;
+	if (strncmp(o, "max_read=", 9) == 0) {
+		char *end;
+		unsigned long n = strtoul(o + 9, &end, 10);
+
+		if (*end || end == o + 9 || n < 4096 || n > UINT_MAX) {
+			fprintf(stderr, "bootviewfs: option %s: want a size of 4096 or more\n", o);
+			return -EINVAL;
+		}
+		mc->max_read = (unsigned)n;
 	}
 	if (opt_is_passthru(o)) {
 		if (strncmp(o, "fsname=", 7) == 0)
@@ -764,7 +778,15 @@ int bv_cmd_mount(int argc, char **argv)
 		}
 		goto out;
 	}
-	mc.allow_other = mc.allow_other || allow_other_permitted();
+	if (mc.allow_other && mc.allow_root) {
+		fprintf(stderr, "bootviewfs: allow_other and allow_root exclude each other\n");
+		usage(stderr);
+		status = BV_EXIT_USAGE;
+		goto out;
+	}
+	/* allow_other by default where permitted, unless the caller chose allow_root. */
+	if (!mc.allow_root)
+		mc.allow_other = mc.allow_other || allow_other_permitted();
 	if (mc.debug)
 		bv_log_set_level(BV_LOG_DEBUG);
 
@@ -824,6 +846,8 @@ int bv_cmd_mount(int argc, char **argv)
 		err = fuse_opt_add_arg(&args, "-d") ? -ENOMEM : 0;
 	if (!err)
 		err = bv_fuse_new(fs, &bf);
+	if (!err)
+		bv_fuse_max_read_set(bf, mc.max_read);
 	if (err) {
 		fail_msg(&mc, "%s", strerror(-err));
 		goto out;

@@ -26,6 +26,7 @@ struct bv_fuse {
 	struct bv_ext4 *fs;          /* borrowed; the reader is thread safe */
 	pthread_key_t scratch_key;   /* per worker thread struct scratch, freed at thread exit */
 	atomic_bool initialized;
+	unsigned max_read;           /* the max_read= option, 0 for none; set before mounting */
 	atomic_uint_fast64_t reads, read_bytes, lookups, getattrs, readdirs, getxattrs;
 };
 
@@ -194,6 +195,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* The kernel offers its bdi readahead; accept all of it (the mount command raises the
 	 * bdi's read_ahead_kb afterwards, since INIT can only lower it). */
 	conn->time_gran = 1;
+	if (bf->max_read)
+		conn->max_read = bf->max_read;
 	atomic_store(&bf->initialized, true);
 	bv_debug("FUSE_INIT: protocol %u.%u, max_readahead %u, want 0x%x", conn->proto_major,
 		 conn->proto_minor, conn->max_readahead, conn->want);
@@ -666,6 +669,11 @@ void bv_fuse_free(struct bv_fuse *bf)
 	pthread_setspecific(bf->scratch_key, NULL);
 	pthread_key_delete(bf->scratch_key);
 	free(bf);
+}
+
+void bv_fuse_max_read_set(struct bv_fuse *bf, unsigned max_read)
+{
+	bf->max_read = max_read;
 }
 
 struct fuse_session *bv_fuse_session_new(struct bv_fuse *bf, struct fuse_args *args)

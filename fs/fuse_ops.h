@@ -43,6 +43,10 @@ int bv_fuse_new(struct bv_ext4 *fs, struct bv_fuse **out);
  * when they exit. Call after the session loop has returned. Accepts NULL. */
 void bv_fuse_free(struct bv_fuse *bf);
 
+/* The max_read= mount option, if any: libfuse 3.14 refuses INIT unless the init callback
+ * repeats it in conn->max_read. Call before the session is mounted. */
+void bv_fuse_max_read_set(struct bv_fuse *bf, unsigned max_read);
+
 /* Creates a low-level session serving BF, with the libfuse options in ARGS (borrowed; see
  * fuse_session_new). Returns NULL with a message from libfuse on stderr on bad options. */
 struct fuse_session *bv_fuse_session_new(struct bv_fuse *bf, struct fuse_args *args);

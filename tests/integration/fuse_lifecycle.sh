@@ -205,6 +205,17 @@ awk -v m="$mnt" '$5 == m {print $6}' /proc/self/mountinfo | tr , '\n' | grep -qx
 umount "$mnt"
 ok "-o rw mounts read-only"
 
+# 8. Usual options pass through: fsname, subtype, max_read (which libfuse wants echoed at
+#    INIT), noexec, noatime, allow_root instead of the default allow_other.
+"$bin" -o fsname=view1,subtype=bvtest,max_read=131072,noexec,noatime,allow_root "$img" "$mnt" ||
+	fail "mount with pass-through options"
+line=$(awk -v m="$mnt" '$5 == m' /proc/self/mountinfo)
+case $line in *" - fuse.bvtest view1 "*max_read=131072*) ;; *) fail "options not applied: $line" ;; esac
+echo "$line" | awk '{print $6}' | tr , '\n' | grep -qx noexec || fail "noexec not applied: $line"
+cmp -s "$tmp/src/unikernel/kernel" "$mnt/unikernel/kernel" || fail "max_read=128k: data differs"
+umount "$mnt"
+ok "fsname, subtype, max_read, noexec, noatime, allow_root pass through"
+
 [ $fails -eq 0 ] || { echo "FAIL: fuse_lifecycle: $fails checks failed"; exit 1; }
 echo "PASS: fuse_lifecycle"
 exit 0
