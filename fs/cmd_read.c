@@ -307,7 +307,7 @@ static void ls_print_long(struct image *img, uint32_t ino, const char *name, siz
 	size_t tlen;
 	int err;
 
-	err = bv_ext4_inode_get(img->fs, ino, &inode);
+	err = bv_ext4_inode_get_linked(img->fs, ino, &inode);
 	if (err) {
 		printf("?????????? %*s ", 30, "");
 		put_name(name, len, tty);

@@ -91,6 +91,12 @@ void bv_ext4_features_str(const struct bv_ext4 *fs, char *buf, size_t size);
  * corrupt, -ENOENT when it is unused (links_count 0, as the kernel's iget says -ESTALE). */
 int bv_ext4_inode_get(struct bv_ext4 *fs, uint32_t ino, struct bv_ext4_inode *out);
 
+/* Reads inode INO as a directory entry may name it (lookup, readdirplus, path walks):
+ * like bv_ext4_inode_get, but a reserved inode other than the root (the journal, resize
+ * or quota inodes) or an inode holding an xattr value is corruption (-EUCLEAN, reported),
+ * as the kernel's lookup says. */
+int bv_ext4_inode_get_linked(struct bv_ext4 *fs, uint32_t ino, struct bv_ext4_inode *out);
+
 /* Fills ST as the kernel's ext4 would for stat(2). st_dev is left 0. */
 void bv_ext4_inode_stat(const struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
 			struct stat *st);

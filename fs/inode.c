@@ -343,3 +343,24 @@ int bv_ext4_inode_get(struct bv_ext4 *fs, uint32_t ino, struct bv_ext4_inode *ou
 				      why, blk);
 	return err;
 }
+
+int bv_ext4_inode_get_linked(struct bv_ext4 *fs, uint32_t ino, struct bv_ext4_inode *out)
+{
+	struct bv_ext4_inode inode;
+	int err;
+
+	/* The kernel's lookup refuses these (iget without EXT4_IGET_SPECIAL): a name that
+	 * leads to the journal, the resize inode or a quota file, or to an inode holding an
+	 * xattr value, is a crafted or broken directory, and serving it would expose
+	 * metadata as if it were a file. */
+	if (ino != EXT4_ROOT_INO && ino < fs->sb.s_first_ino)
+		return bv_ext4_corrupt(fs, "directory entry names reserved inode %u", ino);
+	err = bv_ext4_inode_get(fs, ino, &inode);
+	if (err)
+		return err;
+	if (inode.flags & EXT4_EA_INODE_FL)
+		return bv_ext4_corrupt(fs, "directory entry names inode %u, which holds an xattr "
+				       "value", ino);
+	*out = inode;
+	return 0;
+}

@@ -27,7 +27,7 @@ static int walk_to(struct walk *w, uint32_t ino)
 	struct bv_ext4_inode inode;
 	int err;
 
-	err = bv_ext4_inode_get(w->fs, ino, &inode);
+	err = bv_ext4_inode_get_linked(w->fs, ino, &inode);
 	if (err)
 		return err;
 	w->ino = ino;
@@ -103,7 +103,7 @@ int bv_ext4_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32
 		ret = bv_ext4_lookup(fs, &w.inode, buf + c, clen, &child_ino);
 		if (ret)
 			goto out_free;
-		ret = bv_ext4_inode_get(fs, child_ino, &child);
+		ret = bv_ext4_inode_get_linked(fs, child_ino, &child);
 		if (ret)
 			goto out_free;
 		if (S_ISLNK(child.mode) && (!last || trailing || (flags & BV_RESOLVE_FOLLOW))) {
