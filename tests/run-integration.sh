@@ -58,23 +58,24 @@ for t in "${tests[@]}"; do
 		;;
 	77)
 		skip=$((skip + 1))
-		why=$(grep -E '^SKIP' "$log" | tail -1)
+		why=$(grep -E '^SKIP' "$log" | tail -1 | sed -E "s/^SKIP:? *($name: *)?//")
 		echo "SKIP $name: ${why:-no reason given}"
 		;;
 	*)
 		fail=$((fail + 1))
-		echo "FAIL $name (exit $rc, ${secs} s):"
-		tail -40 "$log" | sed 's/^/    /'
+		echo "FAIL $name (exit $rc, ${secs} s; log lines saying FAIL, then the last lines):"
+		grep -E '^FAIL' "$log" | head -20 | sed 's/^/    /'
+		echo "    ..."
+		tail -25 "$log" | sed 's/^/    /'
 		;;
 	esac
 done
 
+rc=0
+[ $fail -eq 0 ] || rc=1
+if [ $pass -eq 0 ] && [ $fail -eq 0 ]; then
+	echo "FAIL: every test skipped, and CI must run something"
+	rc=1
+fi
 echo "$pass passed, $fail failed, $skip skipped"
-if [ $fail -gt 0 ]; then
-	exit 1
-fi
-if [ $pass -eq 0 ]; then
-	echo "every test skipped: that is a failure (CI must run something)"
-	exit 1
-fi
-exit 0
+exit $rc

@@ -16,52 +16,57 @@ command -v timeout >/dev/null || skip "timeout not installed"
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:allocator_may_return_null=1:${ASAN_OPTIONS:-}
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}
 
-opened=0 partial=0 refused=0 fails=0 n=0
-for f in "$corpus"/*.image*; do
-	[ -f "$f" ] || continue
-	n=$((n + 1))
+# One image: decompress, dump, classify. Writes "STATUS message" to $tmp/res/NAME.
+one() {
+	local f=$1 base img rc res
 	base=$(basename "$f")
-	img=$tmp/image
+	img=$tmp/work.$base
+	res=$tmp/res/$base
 	case $f in
 	*.gz) gzip -dc "$f" >"$img" ;;
 	*.bz2) bzip2 -dc "$f" >"$img" ;;
 	*) cp "$f" "$img" ;;
-	esac || { echo "FAIL: $base: cannot decompress"; fails=$((fails + 1)); continue; }
-	timeout -k 5 20 "$dumptree" "$img" >/dev/null 2>"$tmp/err"
+	esac || { echo "FAIL cannot decompress" >"$res"; rm -f "$img"; return 0; }
+	timeout -k 5 20 "$dumptree" "$img" >/dev/null 2>"$img.err"
 	rc=$?
-	if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$tmp/err"; then
-		echo "FAIL: $base: sanitizer report (exit $rc):"
-		grep -E -A12 'ERROR|runtime error' "$tmp/err" | head -30
-		fails=$((fails + 1))
-		continue
+	rm -f "$img"
+	if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$img.err"; then
+		{ echo "FAIL sanitizer report (exit $rc):"; grep -E -A12 'ERROR|runtime error' "$img.err" | head -30; } >"$res"
+	elif [ $rc -eq 0 ]; then
+		echo "opened" >"$res"
+	elif [ $rc -eq 1 ] && grep -q 'cannot open' "$img.err"; then
+		echo "refused $(grep -m1 'cannot open' "$img.err" | sed 's/^dumptree: [^:]*: cannot open: //')" >"$res"
+	elif [ $rc -eq 1 ]; then
+		echo "partial $(grep -c . "$img.err") messages, first: $(head -1 "$img.err")" >"$res"
+	elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "FAIL hung (killed after 20 s)" >"$res"
+	elif [ $rc -gt 128 ]; then
+		{ echo "FAIL killed by signal $((rc - 128)) ($(kill -l $((rc - 128)) 2>/dev/null))"; tail -5 "$img.err"; } >"$res"
+	else
+		{ echo "FAIL exit $rc"; tail -5 "$img.err"; } >"$res"
 	fi
-	case $rc in
-	0) opened=$((opened + 1)) ;;
-	1)
-		if grep -q 'cannot open' "$tmp/err"; then
-			refused=$((refused + 1))
-			echo "refused: $base: $(grep -m1 'cannot open' "$tmp/err" | sed 's/^dumptree: [^:]*: cannot open: //')"
-		else
-			partial=$((partial + 1))
-			echo "errors:  $base: $(grep -c . "$tmp/err") messages, first: $(head -1 "$tmp/err")"
-		fi
-		;;
-	124 | 137)
-		echo "FAIL: $base: hung (killed after 20 s)"
-		fails=$((fails + 1))
-		;;
-	*)
-		if [ $rc -gt 128 ]; then
-			echo "FAIL: $base: killed by signal $((rc - 128)) ($(kill -l $((rc - 128)) 2>/dev/null))"
-		else
-			echo "FAIL: $base: exit $rc"
-		fi
-		tail -5 "$tmp/err"
-		fails=$((fails + 1))
-		;;
+	rm -f "$img.err"
+}
+export -f one
+export tmp dumptree
+mkdir -p "$tmp/res"
+# One job per CPU: decompression and the walk are both CPU bound.
+find "$corpus" -maxdepth 1 -type f -name '*.image*' -print0 | sort -z |
+	xargs -0 -r -n 1 -P "$(nproc)" bash -c 'one "$1"' _
+
+opened=0 partial=0 refused=0 fails=0 n=0
+for res in "$tmp"/res/*; do
+	[ -f "$res" ] || continue
+	n=$((n + 1))
+	base=$(basename "$res")
+	read -r status msg <"$res"
+	case $status in
+	opened) opened=$((opened + 1)) ;;
+	refused) refused=$((refused + 1)); echo "refused: $base: $msg" ;;
+	partial) partial=$((partial + 1)); echo "errors:  $base: $msg" ;;
+	*) fails=$((fails + 1)); echo "FAIL: $base: $(sed "1s/^FAIL //" "$res")" ;;
 	esac
 done
-rm -f "$tmp/image"
 
 [ $n -gt 0 ] || skip "no images in $corpus"
 echo "corpus: $n images: $opened opened cleanly, $partial opened with read errors, $refused refused, $fails failures"
