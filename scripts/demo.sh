@@ -37,7 +37,11 @@ cp "$bin" "$src/unikernel/kernel"
 truncate -s 4M "$src/unikernel/kernel"
 # An initrd: a gzipped newc cpio, as a unikernel monitor would load it.
 echo 'echo hello from the initrd' >"$tmp/initrd-tree/bin/init"
-(cd "$tmp/initrd-tree" && find . | cpio -o -H newc --quiet | gzip -9) >"$src/unikernel/initrd"
+if command -v cpio >/dev/null; then
+	(cd "$tmp/initrd-tree" && find . | cpio -o -H newc --quiet | gzip -9) >"$src/unikernel/initrd"
+else
+	tar -C "$tmp/initrd-tree" -czf "$src/unikernel/initrd" . # no cpio here: a tarball will do
+fi
 b64() { printf %s "$1" | base64 -w0; }
 cat >"$src/urunc.json" <<JSON
 {
