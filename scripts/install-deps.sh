@@ -21,6 +21,10 @@ PKGS=(
 	attr acl util-linux
 	# test scripts: tree dumper and comparer, module loading (loop, fuse), corpus decompression
 	python3 kmod gzip bzip2
+	# unit tests that count syscalls (one pread per contiguous run), device-mapper tests
+	strace dmsetup
+	# dm-thin tests in a VM (scripts/vm-test.sh): qemu, a static busybox initramfs
+	qemu-system-x86 busybox-static cpio
 	# other filesystems, for "refuse clearly" tests
 	xfsprogs squashfs-tools
 )
