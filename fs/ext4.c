@@ -380,6 +380,10 @@ void bv_ext4_inode_stat(const struct bv_ext4 *fs, const struct bv_ext4_inode *in
 		st->st_rdev = makedev(inode->rdev_major, inode->rdev_minor);
 	st->st_size = (off_t)inode->size;
 	st->st_blocks = (blkcnt_t)inode->blocks;
+	/* The kernel's ext4_file_getattr reports at least the size in sectors for a regular
+	 * file with inline data, so tar and rsync do not take it for a sparse file. */
+	if (S_ISREG(inode->mode) && (inode->flags & EXT4_INLINE_DATA_FL))
+		st->st_blocks += (blkcnt_t)((inode->size + 511) >> 9);
 	st->st_blksize = fs->sb.block_size;
 	st->st_atim.tv_sec = inode->atime.sec;
 	st->st_atim.tv_nsec = inode->atime.nsec;

@@ -98,15 +98,6 @@ static fuse_ino_t ino_to_node(uint32_t ino)
 	return ino == EXT4_ROOT_INO ? FUSE_ROOT_ID : ino;
 }
 
-/* ext4_lookup refuses a directory entry naming a reserved inode other than the root (it
- * calls the filesystem corrupt); so do we. s_first_ino is not in the public API, so the
- * classic first inode stands in for it; images with a larger s_first_ino are vanishingly
- * rare and their extra reserved inodes are then served like ordinary ones. */
-static bool ino_is_exposed(uint32_t ino)
-{
-	return ino == EXT4_ROOT_INO || ino >= EXT4_GOOD_OLD_FIRST_INO;
-}
-
 /* What the client sees for a reader error: corruption and bad checksums are EIO for that
  * request (the reader has logged the details once); everything else is passed on. */
 static int client_errno(int err)
@@ -231,13 +222,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (err)
 		goto fail;
-	if (!ino_is_exposed(ino)) {
-		bv_err("directory inode %u: entry '%s' names reserved inode %u", dir.ino, name,
-		       ino);
-		err = -EUCLEAN;
-		goto fail;
-	}
-	err = bv_ext4_inode_get(bf->fs, ino, &inode);
+	/* The kernel's rule: a name never leads to a reserved or xattr-value inode. */
+	err = bv_ext4_inode_get_linked(bf->fs, ino, &inode);
 	if (err == -ENOENT) {
 		bv_err("directory inode %u: entry '%s' names unused inode %u", dir.ino, name, ino);
 		err = -EUCLEAN;
@@ -395,8 +381,8 @@ static int dir_fill_one(void *ctx, const char *name, size_t name_len, uint32_t i
 	} else {
 		/* Node 0 tells the kernel "no attributes here": it skips "." and "..", and an
 		 * entry whose inode cannot be read is looked up (and fails) on first use. */
-		if (!is_dot_or_dotdot(name, name_len) && ino_is_exposed(ino) &&
-		    bv_ext4_inode_get(df->bf->fs, ino, &inode) == 0)
+		if (!is_dot_or_dotdot(name, name_len) &&
+		    bv_ext4_inode_get_linked(df->bf->fs, ino, &inode) == 0)
 			entry_fill(df->bf, &inode, &e);
 		ent = fuse_add_direntry_plus(df->req, df->buf + df->used, df->size - df->used,
 					     cname, &e, (off_t)next_pos);
@@ -690,11 +676,11 @@ ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint32_t i
 	char *buf;
 	int err;
 
-	if (!ino_is_exposed(ino) || off > INT64_MAX)
+	if (off > INT64_MAX)
 		return -EINVAL;
 	if (len > (1u << 20))
 		len = 1u << 20;
-	err = bv_ext4_inode_get(bf->fs, ino, &inode);
+	err = bv_ext4_inode_get_linked(bf->fs, ino, &inode);
 	if (err)
 		return err;
 	if (!S_ISREG(inode.mode))
