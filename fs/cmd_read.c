@@ -74,7 +74,8 @@ static int image_lookup(struct image *img, const char *path, unsigned flags,
 	return err;
 }
 
-/* Common option handling: --help prints HELP; anything unknown is a usage error. */
+/* Common option handling: --help prints HELP, --version the version; both end the
+ * command successfully. */
 static bool wants_help(int argc, char **argv, const char *help)
 {
 	for (int i = 1; i < argc; i++) {
@@ -82,6 +83,10 @@ static bool wants_help(int argc, char **argv, const char *help)
 			break;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(help, stdout);
+			return true;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("bootviewfs %s\n", BV_VERSION);
 			return true;
 		}
 	}

@@ -44,6 +44,7 @@ static int parse(int argc, char **argv, const char *help, bool is_stop, struct s
 					      { "timeout", required_argument, NULL, 't' },
 					      { "human", no_argument, NULL, 'H' },
 					      { "help", no_argument, NULL, 'h' },
+					      { "version", no_argument, NULL, 'V' },
 					      { NULL, 0, NULL, 0 } };
 	char *end;
 	int c;
@@ -70,6 +71,9 @@ static int parse(int argc, char **argv, const char *help, bool is_stop, struct s
 			break;
 		case 'h':
 			fputs(help, stdout);
+			return 1;
+		case 'V':
+			printf("bootviewfs %s\n", BV_VERSION);
 			return 1;
 		default:
 			goto usage;
