@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "fs/ext4.h"
+#include "fs/export.h"
 #include "fs/log.h"
 #include "fs/superblock.h"
 
@@ -27,6 +28,7 @@ struct bv_fuse {
 	pthread_key_t scratch_key;   /* per worker thread struct scratch, freed at thread exit */
 	atomic_bool initialized;
 	unsigned max_read;           /* the max_read= option, 0 for none; set before mounting */
+	const struct bv_export *exp; /* export mode's visible set (borrowed), or NULL */
 	atomic_uint_fast64_t reads, read_bytes, lookups, getattrs, readdirs, getxattrs;
 };
 
@@ -195,6 +197,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 /* ---- reading ---- */
 
+/* Export mode: a node outside the served tree does not exist for the client. The kernel
+ * can only name nodes it was given, so this is defence in depth. */
+static bool node_is_hidden(const struct bv_fuse *bf, fuse_ino_t node)
+{
+	return bf->exp && !bv_export_is_visible(bf->exp, node_to_ino(node));
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
@@ -212,7 +221,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	err = node_get(bf, parent, &dir);
 	if (err)
 		goto fail;
-	err = bv_ext4_lookup(bf->fs, &dir, name, len, &ino);
+	/* Export mode answers from its own names: each stands for what the image resolves
+	 * it to, so no symlink of the image is ever shown to the host kernel. */
+	if (bf->exp)
+		err = bv_export_lookup(bf->exp, dir.ino, name, len, &ino);
+	else
+		err = bv_ext4_lookup(bf->fs, &dir, name, len, &ino);
 	if (err == -ENOENT) {
 		/* A negative entry (node 0) cached forever: the name cannot appear later. */
 		memset(&e, 0, sizeof(e));
@@ -256,6 +270,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
 	int err;
 
 	atomic_fetch_add(&bf->getattrs, 1);
+	if (node_is_hidden(bf, node)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	err = node_get(bf, node, &inode);
 	if (err) {
 		reply_err(req, err);
@@ -273,6 +291,10 @@ static void op_readlink(fuse_req_t req, fuse_ino_t node)
 	char *buf;
 	int err;
 
+	if (node_is_hidden(bf, node)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	buf = scratch_get(bf, size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -418,7 +440,10 @@ static void readdir_common(fuse_req_t req, fuse_ino_t node, size_t size, off_t o
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = bv_ext4_dir_iterate(bf->fs, &dir, (uint64_t)off, dir_fill_one, &df);
+	if (bf->exp)
+		err = bv_export_dir_iterate(bf->exp, dir.ino, (uint64_t)off, dir_fill_one, &df);
+	else
+		err = bv_ext4_dir_iterate(bf->fs, &dir, (uint64_t)off, dir_fill_one, &df);
 	/* Entries already packed are good; the error comes back on the next call. */
 	if (err < 0 && df.used == 0)
 		goto fail;
@@ -462,7 +487,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t node, const char *name, size_
 	int err;
 
 	atomic_fetch_add(&bf->getxattrs, 1);
-	err = node_get(bf, node, &inode);
+	err = node_is_hidden(bf, node) ? -ENOENT : node_get(bf, node, &inode);
 	if (err)
 		goto fail;
 	if (size) {
@@ -494,7 +519,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t node, size_t size)
 	ssize_t n;
 	int err;
 
-	err = node_get(bf, node, &inode);
+	err = node_is_hidden(bf, node) ? -ENOENT : node_get(bf, node, &inode);
 	if (err)
 		goto fail;
 	if (size) {
@@ -660,6 +685,11 @@ void bv_fuse_free(struct bv_fuse *bf)
 void bv_fuse_max_read_set(struct bv_fuse *bf, unsigned max_read)
 {
 	bf->max_read = max_read;
+}
+
+void bv_fuse_export_set(struct bv_fuse *bf, const struct bv_export *exp)
+{
+	bf->exp = exp;
 }
 
 struct fuse_session *bv_fuse_session_new(struct bv_fuse *bf, struct fuse_args *args)

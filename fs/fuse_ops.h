@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 struct bv_ext4;
+struct bv_export;
 struct bv_fuse;
 
 /* Entry and attribute timeouts, in seconds: "forever" for an image that cannot change. */
@@ -46,6 +47,11 @@ void bv_fuse_free(struct bv_fuse *bf);
 /* The max_read= mount option, if any: libfuse 3.14 refuses INIT unless the init callback
  * repeats it in conn->max_read. Call before the session is mounted. */
 void bv_fuse_max_read_set(struct bv_fuse *bf, unsigned max_read);
+
+/* Export mode (fs/export.h): serve only the tree EXP describes (borrowed; must outlive the
+ * adapter). Lookups and listings come from EXP; other inodes answer ENOENT. NULL (the
+ * default) serves the whole image. Call before the session is mounted. */
+void bv_fuse_export_set(struct bv_fuse *bf, const struct bv_export *exp);
 
 /* Creates a low-level session serving BF, with the libfuse options in ARGS (borrowed; see
  * fuse_session_new). Returns NULL with a message from libfuse on stderr on bad options. */
