@@ -49,6 +49,16 @@ while IFS=$'\t' read -r name img src opts; do
 	fi
 done <"$images/images.list"
 
+# The comparer must be able to fail: one mode bit flipped, one hard link broken.
+first=$(printf '%s\n' "${srcdump[@]}" | head -1)
+awk -F'\t' -v OFS='\t' '$1 == "/sizes/f4097" { $3 = "0645" } $1 == "/hard/b/tri" { $8 = 1 } 1' \
+	"$first" >"$tmp/mutated.dump"
+if python3 "$top/tests/cmptree.py" "$first" "$tmp/mutated.dump" --fields mode,ino --links-as-groups \
+	>"$tmp/mutated.diff" 2>&1 || [ "$(grep -c ': mode: \|: ino: ' "$tmp/mutated.diff")" -lt 4 ]; then
+	cat "$tmp/mutated.diff"
+	die "cmptree.py did not report a changed mode and a broken hard-link group"
+fi
+
 [ $n -gt 0 ] || die "no images in the matrix"
 [ $fails -eq 0 ] || die "$fails of $n images differ from their source tree"
 echo "PASS: $testname: $n images"
