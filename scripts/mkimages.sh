@@ -304,6 +304,15 @@ mkimg bigalloc    128M "$src"    -t ext4 -b 4096 -I 256 -O bigalloc -C 16384
 mkimg metabg      64M  "$src"    -t ext4 -b 4096 -I 256 -O meta_bg,^resize_inode
 mkimg no64bit     64M  "$src"    -t ext4 -b 4096 -I 256 -O ^64bit
 mkimg ext2-1k     64M  "$src1k2" -t ext2 -b 1024 -I 128
+# mke2fs -d writes linear directories; e2fsck -D rebuilds them as htree (e2fsprogs' layout).
+mkimg htree       64M  "$src"    -t ext4 -b 4096 -I 256 -O dir_index
+rc=0
+[ -f "$out/htree.img" ] && { e2fsck -fyD "$out/htree.img" >>"$out/htree.log" 2>&1 || rc=$?; }
+if [ $rc -gt 1 ]; then # 1 means "corrected": the directories were rebuilt
+	failed+=(htree-e2fsck)
+	echo "mkimages: htree: e2fsck -fyD failed:" >&2
+	sed 's/^/  /' "$out/htree.log" >&2
+fi
 mkkernel kernel   64M  "$src"    kextra -t ext4 -b 4096 -I 256
 mkkernel largedir 64M  "$bigsrc" :      -t ext4 -b 1024 -I 256 -O large_dir
 
