@@ -8,17 +8,6 @@
 #include "fs/ext4_priv.h"
 #include "fs/inode.h"
 
-/* The kernel's ext4_inode_is_fast_symlink: no data blocks (an xattr block may be counted
- * in i_blocks, one cluster of it) and no inline data. */
-static bool is_fast_symlink(const struct bv_ext4 *fs, const struct bv_ext4_inode *inode)
-{
-	uint64_t ea_blocks = inode->file_acl ? fs->sb.cluster_size >> 9 : 0;
-
-	if (inode->flags & EXT4_INLINE_DATA_FL)
-		return false;
-	return inode->blocks == ea_blocks;
-}
-
 /* Reads the SIZE-byte target into TMP (at least SIZE bytes). */
 static int target_read(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, char *tmp,
 		       size_t size)
@@ -37,7 +26,7 @@ static int target_read(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, ch
 					       inode->ino);
 		return 0;
 	}
-	if (is_fast_symlink(fs, inode)) {
+	if (bv_ext4_inode_is_fast_symlink(&fs->sb, inode)) {
 		if (size >= EXT4_INODE_BLOCK_BYTES)
 			return bv_ext4_corrupt(fs, "inode %u: invalid fast symlink length %zu",
 					       inode->ino, size);

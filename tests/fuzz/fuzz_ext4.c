@@ -77,7 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t buf[65536];
 	static const char *paths[] = { "/", "/urunc.json", "/unikernel/kernel", "/a/../../b",
 				       "/lost+found/.." };
-	struct bv_ext4_opts opts = { .cache_bytes = 256 * 1024 };
+	/* Odd-sized inputs skip checksum verification: otherwise almost every mutation of a
+	 * metadata_csum image stops at its first checksum and the parsers behind it are
+	 * never reached. Even-sized ones keep the verifying path covered. */
+	struct bv_ext4_opts opts = { .cache_bytes = 256 * 1024, .skip_csum = size & 1 };
 	struct bv_source *src;
 	struct walk w = { 0 };
 	uint32_t ino;
