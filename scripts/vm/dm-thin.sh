@@ -228,6 +228,8 @@ while [ $# -gt 2 ]; do
 		sj=$st/state.json
 		get() { sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p" "$sj" | head -n1; }
 		check "$fs-state-ready" test "$(get status)" = ready
+		check "$fs-state-source-path" test "$(get path)" = "$dev"
+		check "$fs-state-fs-type" test "$(get type)" = "$fs"
 		check "$fs-state-dm-name" test "$(get dm_name)" = "$snap"
 		check "$fs-state-dm-uuid" test "$(get dm_uuid)" = "BVTEST-$fs-view"
 		check "$fs-state-dm-target" test "$(get dm_target)" = thin
