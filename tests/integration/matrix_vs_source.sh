@@ -50,7 +50,11 @@ while IFS=$'\t' read -r name img src opts; do
 done <"$images/images.list"
 
 # The comparer must be able to fail: one mode bit flipped, one hard link broken.
-first=$(printf '%s\n' "${srcdump[@]}" | head -1)
+first=
+for k in "${!srcdump[@]}"; do
+	case $k in */src) first=${srcdump[$k]} ;; esac
+done
+[ -n "$first" ] || die "no image was made from the main source tree (src)"
 awk -F'\t' -v OFS='\t' '$1 == "/sizes/f4097" { $3 = "0645" } $1 == "/hard/b/tri" { $8 = 1 } 1' \
 	"$first" >"$tmp/mutated.dump"
 if python3 "$top/tests/cmptree.py" "$first" "$tmp/mutated.dump" --fields mode,ino --links-as-groups \
