@@ -27,6 +27,8 @@ PKGS=(
 	qemu-system-x86 busybox-static cpio
 	# other filesystems, for "refuse clearly" tests
 	xfsprogs squashfs-tools
+	# make fuzz: clang with libFuzzer, ASan and UBSan runtimes
+	clang libclang-rt-14-dev
 )
 
 if_missing=0

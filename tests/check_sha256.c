@@ -6,10 +6,6 @@
 #include "tests/sha256.h"
 #include "tests/testutil.h"
 
-/* tests/sha256.c is linked into build/tests/dumptree only (TOOL_SRCS); the suite compiles
- * it in here so the runner needs no Makefile change. */
-#include "tests/sha256.c"
-
 static void digest_hex(const void *msg, size_t len, char hex[65])
 {
 	struct bv_sha256 ctx;
