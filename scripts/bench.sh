@@ -9,7 +9,7 @@
 #   cold/warm find  `find MNT -ls` of the whole tree (a few thousand files)
 #   peak RSS        the daemon's VmHWM at the end of a run
 #   warm requests   FUSE requests (read(2) of /dev/fuse) the daemon gets during the warm
-#                   re-read, and warm preads: its pread64 calls on the image (strace -c);
+#                   re-read, and warm preads: its pread64/splice calls (strace -c);
 #                   0 means the kernel answered from its page cache
 # Every run mounts afresh, so "cold" is cold for the daemon's own caches too.
 # Needs root (loop devices, drop_caches). Not a test: nothing here passes or fails.
@@ -83,11 +83,18 @@ def drop_caches():
     with open("/proc/sys/vm/drop_caches", "w") as f:
         f.write("3\n")
 
+# One reused 1 MiB buffer, as dd or a VMM loading a kernel would: a fresh allocation per
+# read(2) would time the allocator and page faults, not the filesystem.
+BUF = bytearray(1 << 20)
+
 def read_all(mnt):
     for a in ARTIFACTS:
-        with open(os.path.join(mnt, a), "rb", buffering=0) as f:
-            while f.read(1 << 20):
+        fd = os.open(os.path.join(mnt, a), os.O_RDONLY)
+        try:
+            while os.readv(fd, [BUF]):
                 pass
+        finally:
+            os.close(fd)
 
 def warm_tools():
     for cmd in ([BV, "--version"], ["mount", "--version"], ["losetup", "--version"],
@@ -127,9 +134,9 @@ def daemon_pid(pattern):
 def count_syscalls(pid, fn):
     """(requests, preads) of daemon PID while FN runs, by strace -c on all its threads:
     each FUSE request is one read(2) of /dev/fuse (both daemons read the image with
-    pread64 only), each pread64 is I/O on the image."""
+    pread64 or splice only), each pread64 or splice is I/O on the image."""
     log = os.path.join(TMP, "strace.out")
-    st = subprocess.Popen(["strace", "-f", "-c", "-e", "trace=read,pread64,preadv,preadv2",
+    st = subprocess.Popen(["strace", "-f", "-c", "-e", "trace=read,pread64,preadv,preadv2,splice",
                            "-o", log, "-p", str(pid)], stderr=subprocess.DEVNULL)
     time.sleep(0.3)  # let strace attach to every thread
     fn()
@@ -138,7 +145,7 @@ def count_syscalls(pid, fn):
     st.wait()
     n = {"read": 0, "pread": 0}
     for line in open(log):
-        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(read|pread64|preadv2?)\s*$", line)
+        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(read|pread64|preadv2?|splice)\s*$", line)
         if m:
             n["read" if m.group(2) == "read" else "pread"] += int(m.group(1))
     return n["read"], n["pread"]
@@ -148,19 +155,26 @@ class Contender:
         self.name, self.mnt = name, os.path.join(TMP, "mnt-" + name)
         os.makedirs(self.mnt, exist_ok=True)
         self.pid, self.loop = None, None
+    def found(self):
+        pass
 
+# mount() is timed: exec of the mount command(s) to the first successful stat of
+# /urunc.json, nothing else (the daemon's pid is looked up afterwards, in found()).
 class BootviewFS(Contender):
     def mount(self):
         sh(BV, IMG, self.mnt)  # returns once the mount answers
         os.stat(os.path.join(self.mnt, "urunc.json"))
+    def found(self):
         self.pid = daemon_pid("bootviewfs %s %s" % (IMG, self.mnt))
     def umount(self):
         sh("umount", self.mnt)
 
 class Kernel(Contender):
     def mount(self):
+        t = time.perf_counter()
         self.loop = subprocess.run(["losetup", "-r", "-f", "--show", IMG], check=True,
                                    capture_output=True, text=True).stdout.strip()
+        self.losetup_ms = (time.perf_counter() - t) * 1000
         sh("mount", "-t", "ext4", "-o", "ro", self.loop, self.mnt)
         os.stat(os.path.join(self.mnt, "urunc.json"))
     def umount(self):
@@ -172,6 +186,7 @@ class Fuse2fs(Contender):
         sh("fuse2fs", "-o", "ro", IMG, self.mnt, stdout=subprocess.DEVNULL,
            stderr=subprocess.DEVNULL)
         wait_stat(os.path.join(self.mnt, "urunc.json"))
+    def found(self):
         self.pid = daemon_pid("fuse2fs.*%s" % self.mnt)
     def umount(self):
         sh("umount", self.mnt)
@@ -187,7 +202,7 @@ contenders = [BootviewFS("bootviewfs"), Kernel("kernel")]
 if os.environ["HAVE_FUSE2FS"] == "1":
     contenders.append(Fuse2fs("fuse2fs"))
 
-METRICS = ["mount ready (ms)", "cold read artifacts (ms)", "warm re-read (ms)",
+METRICS = ["mount ready (ms)", "  of which losetup (ms)", "cold read artifacts (ms)", "warm re-read (ms)",
            "cold find -ls (ms)", "warm find -ls (ms)", "daemon peak RSS (MiB)",
            "warm re-read requests", "warm re-read preads"]
 res = {c.name: {m: [] for m in METRICS} for c in contenders}
@@ -199,6 +214,9 @@ for run in range(RUNS):
         warm_tools()
         r = res[c.name]
         r["mount ready (ms)"].append(timed(c.mount))
+        c.found()
+        if c.loop:
+            r["  of which losetup (ms)"].append(c.losetup_ms)
         drop_caches()
         r["cold read artifacts (ms)"].append(timed(lambda: read_all(c.mnt)))
         r["warm re-read (ms)"].append(timed(lambda: read_all(c.mnt)))
