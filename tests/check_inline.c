@@ -98,32 +98,6 @@ static size_t inode_off(const char *img, const char *path)
 	return (size_t)blk * 4096 + (size_t)off;
 }
 
-static struct bv_ext4 *open_buf(const uint8_t *buf, size_t len, bool skip_csum,
-				struct bv_source **src)
-{
-	struct bv_ext4_opts opts = { .skip_csum = skip_csum };
-	struct bv_ext4 *fs = NULL;
-	char err[256] = "";
-	int ret;
-
-	ck_assert_int_eq(bv_source_open_mem(buf, len, src), 0);
-	ret = bv_ext4_open(*src, &opts, &fs, err, sizeof(err));
-	ck_assert_msg(ret == 0, "open: %d %s", ret, err);
-	return fs;
-}
-
-static struct bv_ext4 *open_img(const char *img, struct bv_source **src)
-{
-	struct bv_ext4 *fs = NULL;
-	char err[256] = "";
-	int ret;
-
-	ck_assert_int_eq(bv_source_open(img, src), 0);
-	ret = bv_ext4_open(*src, NULL, &fs, err, sizeof(err));
-	ck_assert_msg(ret == 0, "open %s: %d %s", img, ret, err);
-	return fs;
-}
-
 /* Reads file fN of IMG whole, by pieces of odd sizes, and past its end, through the
  * inline reader (or the file reader when FILE_READ), and compares with the source. */
 static void check_sizes(const char *img, const size_t *sizes, size_t n, bool file_read)
@@ -134,7 +108,7 @@ static void check_sizes(const char *img, const size_t *sizes, size_t n, bool fil
 	size_t i;
 
 	ck_assert_ptr_nonnull(img);
-	fs = open_img(img, &s);
+	fs = bv_test_open_file(img, NULL, &s);
 	for (i = 0; i < n; i++) {
 		struct bv_ext4_inode inode;
 		char path[600];
@@ -207,7 +181,7 @@ START_TEST(test_inline_refuses_inode_without_inline_flag)
 	uint8_t b[16];
 
 	ck_assert_ptr_nonnull(img);
-	fs = open_img(img, &s);
+	fs = bv_test_open_file(img, NULL, &s);
 	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/f129"), &inode), 0);
 	ck_assert(!(inode.flags & EXT4_INLINE_DATA_FL));
 	ck_assert_int_eq(bv_ext4_inline_size(fs, &inode), -EINVAL);
@@ -228,7 +202,7 @@ START_TEST(test_inline_dir_reads_whole_inline_area)
 	ssize_t n;
 
 	ck_assert_ptr_nonnull(img);
-	fs = open_img(img, &s);
+	fs = bv_test_open_file(img, NULL, &s);
 	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/d"), &inode), 0);
 	ck_assert(inode.flags & EXT4_INLINE_DATA_FL);
 	n = bv_ext4_inline_size(fs, &inode);
@@ -260,7 +234,7 @@ START_TEST(test_inline_read_follows_i_size_like_kernel)
 				    ">/dev/null 2>&1 && debugfs -w -R 'sif /f100 size 50' '%s' "
 				    ">/dev/null 2>&1", img, copy, copy, copy), 0);
 	ck_assert_int_eq(bv_test_slurp(copy, &buf, &len), 0);
-	fs = open_buf(buf, len, false, &s);
+	fs = bv_test_open_mem(buf, len, &(struct bv_ext4_opts){ .skip_csum = false }, &s);
 
 	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(copy, "/f61"), &inode), 0);
 	n = bv_ext4_inline_read(fs, &inode, ours, sizeof(ours), 0);
@@ -316,7 +290,7 @@ START_TEST(test_inline_rejects_missing_system_data)
 	ck_assert_int_eq(bv_test_slurp(img, &buf, &len), 0);
 	e = data_entry(buf, inode_off(img, "/f100"));
 	buf[e + EXT4_XATTR_E_NAME + 3] = 'b'; /* "datb" */
-	fs = open_buf(buf, len, true, &s);
+	fs = bv_test_open_mem(buf, len, &(struct bv_ext4_opts){ .skip_csum = true }, &s);
 	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/f100"), &inode), 0);
 	ck_assert_int_eq(bv_ext4_inline_size(fs, &inode), -EUCLEAN);
 	ck_assert_int_eq(bv_ext4_inline_read(fs, &inode, b, sizeof(b), 0), -EUCLEAN);
@@ -339,7 +313,7 @@ START_TEST(test_inline_rejects_value_past_inode)
 	ck_assert_int_eq(bv_test_slurp(img, &buf, &len), 0);
 	e = data_entry(buf, inode_off(img, "/f100"));
 	buf[e + EXT4_XATTR_E_VALUE_SIZE] = 200; /* 40 bytes stored, 200 claimed */
-	fs = open_buf(buf, len, true, &s);
+	fs = bv_test_open_mem(buf, len, &(struct bv_ext4_opts){ .skip_csum = true }, &s);
 	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/f100"), &inode), 0);
 	ck_assert_int_eq(bv_ext4_inline_size(fs, &inode), -EUCLEAN);
 	ck_assert_int_eq(bv_ext4_inline_read(fs, &inode, b, sizeof(b), 0), -EUCLEAN);
@@ -363,7 +337,7 @@ START_TEST(test_inline_rejects_value_in_ea_inode)
 	ck_assert_int_eq(bv_test_slurp(img, &buf, &len), 0);
 	e = data_entry(buf, inode_off(img, "/f100"));
 	buf[e + EXT4_XATTR_E_VALUE_INUM] = 12;
-	fs = open_buf(buf, len, true, &s);
+	fs = bv_test_open_mem(buf, len, &(struct bv_ext4_opts){ .skip_csum = true }, &s);
 	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/f100"), &inode), 0);
 	ck_assert_int_eq(bv_ext4_inline_size(fs, &inode), -EUCLEAN);
 	bv_ext4_close(fs);
@@ -409,7 +383,7 @@ START_TEST(test_inline_kernel_written_matches_kernel)
 			fclose(f);
 	}
 	bv_test_sh("umount '%s'", mnt);
-	fs = open_img(img, &s);
+	fs = bv_test_open_file(img, NULL, &s);
 	for (i = 0; i < n; i++) {
 		struct bv_ext4_inode inode;
 		uint8_t got[300];

@@ -324,25 +324,17 @@ START_TEST(test_probe_ext_block_device_through_loop)
 {
 	const char *img = bv_test_mkfs("probe_ext2", "-t ext2 -b 1024 -L bvlabel2 "
 				       "-U 11111111-2222-3333-4444-555555555555", NULL, "4M");
-	char dev[PATH_MAX] = "", cmd[PATH_MAX + 64];
+	char dev[PATH_MAX] = "";
 	struct bv_probe_result r;
 	struct bv_source *src;
 	int open_rc, rc = -1;
-	FILE *p;
 
 	if (!bv_test_is_root() || !bv_test_have("losetup")) {
 		bv_test_skip(__func__, "needs root and losetup for a loop device");
 		return;
 	}
 	ck_assert_ptr_nonnull(img);
-	snprintf(cmd, sizeof(cmd), "losetup -r --find --show '%s' 2>/dev/null", img);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	if (!fgets(dev, sizeof(dev), p))
-		dev[0] = '\0';
-	pclose(p);
-	dev[strcspn(dev, "\n")] = '\0';
-	if (!dev[0]) {
+	if (bv_test_loop_attach(img, dev, sizeof(dev)) != 0) {
 		bv_test_skip(__func__, "losetup could not attach a loop device");
 		return;
 	}
@@ -352,7 +344,7 @@ START_TEST(test_probe_ext_block_device_through_loop)
 		rc = bv_probe_source(src, &r);
 		bv_source_close(src);
 	}
-	bv_test_sh("losetup -d '%s'", dev);
+	bv_test_loop_detach(dev);
 	ck_assert_int_eq(open_rc, 0);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_str_eq(r.type, "ext2");

@@ -210,28 +210,20 @@ END_TEST
 START_TEST(test_source_blockdev_through_readonly_loop)
 {
 	const char *path;
-	char dev[PATH_MAX] = "", cmd[PATH_MAX + 64];
+	char dev[PATH_MAX] = "";
 	struct bv_source *src = NULL;
 	static uint8_t buf[1 << 20];
 	struct stat st;
 	dev_t rdev = 0;
 	int open_rc, read_rc = -1, isblk = 0, st_rc;
 	uint64_t size = 0;
-	FILE *p;
 
 	if (!bv_test_is_root() || !bv_test_have("losetup")) {
 		bv_test_skip(__func__, "needs root and losetup for a loop device");
 		return;
 	}
 	path = make_pattern_file("source_loop.bin", sizeof(buf));
-	snprintf(cmd, sizeof(cmd), "losetup -r --find --show '%s' 2>/dev/null", path);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	if (!fgets(dev, sizeof(dev), p))
-		dev[0] = '\0';
-	pclose(p);
-	dev[strcspn(dev, "\n")] = '\0';
-	if (!dev[0]) {
+	if (bv_test_loop_attach(path, dev, sizeof(dev)) != 0) {
 		bv_test_skip(__func__, "losetup could not attach a loop device");
 		return;
 	}
@@ -245,7 +237,7 @@ START_TEST(test_source_blockdev_through_readonly_loop)
 		read_rc = bv_source_read(src, buf, sizeof(buf), 0);
 		bv_source_close(src);
 	}
-	bv_test_sh("losetup -d '%s'", dev);
+	bv_test_loop_detach(dev);
 
 	ck_assert_int_eq(st_rc, 0);
 	ck_assert_int_eq(open_rc, 0);

@@ -117,32 +117,6 @@ static int kernel_collect(const char *img, const char *tag, const char **paths,
 	return ret;
 }
 
-static struct bv_ext4 *open_buf(const uint8_t *buf, size_t len, bool skip_csum,
-				struct bv_source **src)
-{
-	struct bv_ext4_opts opts = { .skip_csum = skip_csum };
-	struct bv_ext4 *fs = NULL;
-	char err[256] = "";
-	int ret;
-
-	ck_assert_int_eq(bv_source_open_mem(buf, len, src), 0);
-	ret = bv_ext4_open(*src, &opts, &fs, err, sizeof(err));
-	ck_assert_msg(ret == 0, "open: %d %s", ret, err);
-	return fs;
-}
-
-static struct bv_ext4 *open_img(const char *img, struct bv_source **src)
-{
-	struct bv_ext4 *fs = NULL;
-	char err[256] = "";
-	int ret;
-
-	ck_assert_int_eq(bv_source_open(img, src), 0);
-	ret = bv_ext4_open(*src, NULL, &fs, err, sizeof(err));
-	ck_assert_msg(ret == 0, "open %s: %d %s", img, ret, err);
-	return fs;
-}
-
 /* Our list and every value must equal the kernel's, byte for byte. */
 static void compare_with_kernel(struct bv_ext4 *fs, const struct k_file *files, int n)
 {
@@ -235,7 +209,7 @@ static void run_kernel_compare(const char *test, const char *img, const char **p
 	for (i = 0; i < n; i++)
 		total += files[i].nattrs;
 	ck_assert_int_ge(total, min_attrs);
-	fs = open_img(img, &s);
+	fs = bv_test_open_file(img, NULL, &s);
 	compare_with_kernel(fs, files, n);
 	bv_ext4_close(fs);
 	bv_source_close(s);
@@ -484,7 +458,7 @@ static void patched_load(struct patched *p, const char *img)
  * a patch breaks the inode's own checksum, which is not what these tests are about. */
 static void patched_open(struct patched *p, const char *path, bool verify_csum)
 {
-	p->fs = open_buf(p->buf, p->len, !verify_csum, &p->src);
+	p->fs = bv_test_open_mem(p->buf, p->len, &(struct bv_ext4_opts){ .skip_csum = !verify_csum }, &p->src);
 	ck_assert_int_eq(bv_ext4_inode_get(p->fs, ino_of(p->img, path), &p->inode), 0);
 }
 
@@ -964,7 +938,7 @@ START_TEST(test_xattr_get_name_rules)
 
 	img = img_common();
 	ck_assert_ptr_nonnull(img);
-	fs = open_img(img, &s);
+	fs = bv_test_open_file(img, NULL, &s);
 	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/small"), &inode), 0);
 	ck_assert_int_eq(bv_ext4_xattr_get(fs, &inode, "user.a", v, sizeof(v)), 5);
 	ck_assert_int_eq(bv_ext4_xattr_get(fs, &inode, "user.a", v, 4), -ERANGE);
@@ -1098,7 +1072,7 @@ START_TEST(test_xattr_mutated_areas_answer_or_refuse)
 
 				p.buf[at] = (uint8_t)rand_r(&seed);
 			}
-			p.fs = open_buf(p.buf, p.len, true, &p.src);
+			p.fs = bv_test_open_mem(p.buf, p.len, &(struct bv_ext4_opts){ .skip_csum = true }, &p.src);
 			if (bv_ext4_inode_get(p.fs, ino, &inode) == 0) {
 				n = bv_ext4_xattr_list(p.fs, &inode, names, sizeof(names));
 				ck_assert_msg(known_result(n), "list: %zd", n);

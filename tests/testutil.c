@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blockio/source.h"
+#include "fs/ext4.h"
+#include "fs/log.h"
+
 #define MAX_SUITES 64
 
 static struct {
@@ -144,6 +148,54 @@ int bv_test_slurp(const char *path, uint8_t **buf, size_t *len)
 	return slurp_plain(cached, buf, len);
 }
 
+static struct bv_ext4 *open_fs(struct bv_source *src, const char *what,
+			       const struct bv_ext4_opts *opts)
+{
+	struct bv_ext4 *fs = NULL;
+	char err[512] = "";
+	int ret = bv_ext4_open(src, opts, &fs, err, sizeof(err));
+
+	ck_assert_msg(ret == 0, "open %s: %d %s", what, ret, err);
+	return fs;
+}
+
+struct bv_ext4 *bv_test_open_file(const char *path, const struct bv_ext4_opts *opts,
+				  struct bv_source **src)
+{
+	int ret = bv_source_open(path, src);
+
+	ck_assert_msg(ret == 0, "open %s: %s", path, strerror(-ret));
+	return open_fs(*src, path, opts);
+}
+
+struct bv_ext4 *bv_test_open_mem(const void *buf, size_t len, const struct bv_ext4_opts *opts,
+				 struct bv_source **src)
+{
+	ck_assert_int_eq(bv_source_open_mem(buf, len, src), 0);
+	return open_fs(*src, "(memory image)", opts);
+}
+
+int bv_test_loop_attach(const char *file, char *dev, size_t size)
+{
+	char cmd[PATH_MAX + 64];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "losetup -r --find --show '%s' 2>/dev/null", file);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (!fgets(dev, (int)size, p))
+		dev[0] = '\0';
+	pclose(p);
+	dev[strcspn(dev, "\n")] = '\0';
+	return dev[0] ? 0 : -1;
+}
+
+void bv_test_loop_detach(const char *dev)
+{
+	bv_test_sh("losetup -d '%s' 2>/dev/null", dev);
+}
+
 const char *bv_test_corpus_dir(void)
 {
 	static char dir[PATH_MAX];
@@ -160,6 +212,10 @@ int main(int argc, char **argv)
 	SRunner *sr = NULL;
 	int failed;
 
+	/* Many tests break images on purpose, and the reader logs every corruption it meets:
+	 * keep the run's output readable unless asked (BV_TEST_LOG=1). */
+	if (!getenv("BV_TEST_LOG"))
+		bv_log_set_level(BV_LOG_ERR);
 	snprintf(tmpdir, sizeof(tmpdir), "%s/bv-check-XXXXXX", base && *base ? base : "/tmp");
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");

@@ -42,6 +42,24 @@ const char *bv_test_mkfs(const char *name, const char *mkfs_opts, const char *sr
 /* Reads a whole file (decompressing .gz and .bz2) into a malloc'd buffer. */
 int bv_test_slurp(const char *path, uint8_t **buf, size_t *len);
 
+struct bv_source;
+struct bv_ext4;
+struct bv_ext4_opts;
+
+/* Opens the image file PATH (or the LEN bytes at BUF, borrowed) and the filesystem on it;
+ * fails the test with the reader's own sentence if either fails. OPTS may be NULL. The
+ * caller closes the filesystem, then *SRC. */
+struct bv_ext4 *bv_test_open_file(const char *path, const struct bv_ext4_opts *opts,
+				  struct bv_source **src);
+struct bv_ext4 *bv_test_open_mem(const void *buf, size_t len, const struct bv_ext4_opts *opts,
+				 struct bv_source **src);
+
+/* Attaches FILE to a free read-only loop device and writes its path into DEV (SIZE bytes).
+ * Returns 0, or -1 when no loop device could be attached (the caller skips). Detach with
+ * bv_test_loop_detach before asserting, so a failed test leaves no device behind. */
+int bv_test_loop_attach(const char *file, char *dev, size_t size);
+void bv_test_loop_detach(const char *dev);
+
 /* The e2fsprogs corpus directory (BV_CORPUS, else ../shared/corpus/e2fsprogs), or NULL. */
 const char *bv_test_corpus_dir(void);
 
