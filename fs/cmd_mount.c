@@ -50,6 +50,7 @@
 #include "fs/ext4.h"
 #include "fs/fuse_ops.h"
 #include "fs/log.h"
+#include "fs/sandbox.h"
 #include "state/control.h"
 #include "state/lock.h"
 #include "state/proc.h"
@@ -863,6 +864,10 @@ static void *ready_main(void *arg)
 		close(d->ready_pipe);
 		d->ready_pipe = -1;
 	}
+	/* DESIGN.md 7: confined from here on; root keeps CAP_SYS_ADMIN to unmount on stop. */
+	if (bv_sandbox_enter(&(const struct bv_sandbox_opts){ .keep_unmount = geteuid() == 0,
+							       .state_dir = mc->state_dir }))
+		bv_warn("sandbox incomplete (see above): serving anyway");
 	prefetch_required(d, &st);
 	return NULL;
 fail:
