@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The serving daemon is confined once ready (DESIGN.md 7, fs/sandbox.c): every task shows
+# NoNewPrivs 1, Seccomp 2, no capability but CAP_SYS_ADMIN (a root daemon keeps it to
+# unmount itself) and an empty bounding set; confined, it still serves every file byte for
+# byte and stops cleanly, exit 0, by fusermount3 -u, by umount and by SIGTERM.
+# BOOTVIEWFS_NO_SANDBOX=1 leaves it unconfined.
+# Exit 0 pass, 1 fail, 77 skip (reason on stdout).
+set -uo pipefail
+. "$(dirname "$0")/_lib.sh"
+
+is_root || skip "needs root (the daemon keeps CAP_SYS_ADMIN only as root)"
+[ -c /dev/fuse ] || skip "no /dev/fuse"
+[ -x "$bin" ] || skip "$bin not built"
+for p in mkfs.ext4 fusermount3 sha256sum mkfifo; do
+	command -v $p >/dev/null || skip "$p not installed"
+done
+
+fails=0
+fail() { echo "FAIL: $testname: $*"; fails=$((fails + 1)); }
+
+src=$tmp/src mnt=$tmp/mnt img=$tmp/img
+mkdir -p "$src/unikernel/deep/er" "$mnt"
+head -c 5000000 /dev/urandom >"$src/unikernel/kernel"
+head -c 70000 /dev/urandom >"$src/unikernel/deep/er/initrd"
+echo '{"com.urunc.unikernel.binary":"L3VuaWtlcm5lbC9rZXJuZWw="}' >"$src/urunc.json"
+: >"$src/empty"
+ln "$src/urunc.json" "$src/hardlink"
+ln -s unikernel/kernel "$src/link"
+for i in $(seq 1 50); do echo "file $i" >"$src/unikernel/deep/f$i"; done
+truncate -s 32M "$img"
+mkfs.ext4 -q -F -d "$src" "$img" || die "mkfs.ext4"
+_mounts+=("$mnt")
+
+field() { # STATUS-FILE NAME
+	awk -v n="$2:" '$1 == n { print $2 }' "$1" 2>/dev/null
+}
+
+# Confinement comes right after readiness: wait (at most 5 s) for the main task's filter.
+wait_confined() { # PID
+	local i
+	for i in $(seq 1 100); do
+		[ "$(field "/proc/$1/status" Seccomp)" = 2 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+tasks_check() { # PID HOW
+	local t n=0 id eff
+	wait_confined "$1" || { fail "$2: daemon $1 never showed Seccomp 2"; return; }
+	for t in /proc/$1/task/*; do
+		id=${t##*/}
+		n=$((n + 1))
+		[ "$(field "$t/status" NoNewPrivs)" = 1 ] || fail "$2: task $id: NoNewPrivs not 1"
+		[ "$(field "$t/status" Seccomp)" = 2 ] || fail "$2: task $id: Seccomp not 2"
+		eff=$(field "$t/status" CapEff)
+		# 0x200000 is CAP_SYS_ADMIN (21), kept by a root daemon for its own unmount.
+		case $eff in
+		0000000000000000 | 0000000000200000) ;;
+		*) fail "$2: task $id: CapEff $eff" ;;
+		esac
+		[ "$(field "$t/status" CapPrm)" = "$eff" ] || fail "$2: task $id: CapPrm above CapEff"
+		[ "$(field "$t/status" CapBnd)" = 0000000000000000 ] ||
+			fail "$2: task $id: CapBnd $(field "$t/status" CapBnd)"
+	done
+	# main, the session loop's workers, the ready and control threads
+	[ $n -ge 3 ] || fail "$2: only $n tasks in the daemon"
+}
+
+sums() { # DIR
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+}
+sums "$src" >"$tmp/want"
+
+content_check() { # HOW
+	sums "$mnt" >"$tmp/got" 2>"$tmp/got.err" || fail "$1: reading the mount: $(cat "$tmp/got.err")"
+	cmp -s "$tmp/want" "$tmp/got" || fail "$1: contents differ: $(diff "$tmp/want" "$tmp/got" | head -3)"
+	[ "$(readlink "$mnt/link")" = unikernel/kernel ] || fail "$1: symlink"
+	ls -laR "$mnt" >/dev/null 2>&1 || fail "$1: ls -R"
+}
+
+wait_gone() { # PID
+	local i
+	for i in $(seq 1 100); do
+		[ -e "/proc/$1" ] || return 0
+		[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Foreground daemon (our child, so its exit status is ours to see), ready on a FIFO.
+fifo=$tmp/ready
+mkfifo "$fifo"
+fg_start() { # HOW
+	local line
+	"$bin" -f --ready-fd 3 "$img" "$mnt" 3>"$fifo" 2>"$tmp/daemon.err" &
+	fpid=$!
+	read -r line <"$fifo"
+	case $line in
+	*'"status":"ready"'*) return 0 ;;
+	*) fail "$1: not ready: $line $(cat "$tmp/daemon.err")"; return 1 ;;
+	esac
+}
+fg_stop_check() { # HOW
+	local rc
+	wait "$fpid"
+	rc=$?
+	[ $rc -eq 0 ] || fail "$1: daemon exit status $rc: $(tail -3 "$tmp/daemon.err")"
+	mountpoint -q "$mnt" && { fail "$1: still mounted"; umount -l "$mnt"; }
+}
+
+# 1. Background daemon, the usual way; stopped with fusermount3 -u.
+if "$bin" "$img" "$mnt"; then
+	pid=$(pgrep -n -f "bootviewfs $img $mnt\$")
+	tasks_check "$pid" daemon
+	content_check daemon
+	tasks_check "$pid" "daemon after reading" # workers spawned by load are confined too
+	fusermount3 -u "$mnt" || fail "daemon: fusermount3 -u"
+	wait_gone "$pid" || fail "daemon: $pid still running after fusermount3 -u"
+	mountpoint -q "$mnt" && fail "daemon: still mounted"
+else
+	fail "daemon: mount failed"
+fi
+[ $fails -eq 0 ] && echo "ok: background daemon confined, serves every file, fusermount3 -u"
+
+# 2. The three ways to stop, each with a confined daemon that must exit 0.
+f0=$fails
+if fg_start fusermount3; then
+	tasks_check "$fpid" fusermount3
+	content_check fusermount3
+	fusermount3 -u "$mnt" || fail "fusermount3 -u"
+	fg_stop_check fusermount3
+fi
+if fg_start umount; then
+	tasks_check "$fpid" umount
+	content_check umount
+	umount "$mnt" || fail "umount"
+	fg_stop_check umount
+fi
+if fg_start SIGTERM; then
+	tasks_check "$fpid" SIGTERM
+	content_check SIGTERM
+	kill -TERM "$fpid"
+	# A root daemon unmounts itself on SIGTERM: that is what CAP_SYS_ADMIN is kept for.
+	fg_stop_check SIGTERM
+fi
+[ $fails -eq $f0 ] && echo "ok: confined daemon exits 0 after fusermount3 -u, umount, SIGTERM"
+
+# 3. BOOTVIEWFS_NO_SANDBOX=1: the debugging switch leaves the daemon unconfined.
+f0=$fails
+export BOOTVIEWFS_NO_SANDBOX=1
+if fg_start no-sandbox; then
+	for i in $(seq 1 100); do
+		grep -q 'sandbox disabled' "$tmp/daemon.err" && break
+		sleep 0.05
+	done
+	grep -q 'sandbox disabled' "$tmp/daemon.err" || fail "no-sandbox: no warning logged"
+	[ "$(field "/proc/$fpid/status" Seccomp)" = 0 ] || fail "no-sandbox: a filter is on"
+	content_check no-sandbox
+	kill -TERM "$fpid"
+	fg_stop_check no-sandbox
+fi
+unset BOOTVIEWFS_NO_SANDBOX
+[ $fails -eq $f0 ] && echo "ok: BOOTVIEWFS_NO_SANDBOX=1 leaves the daemon unconfined"
+
+[ $fails -eq 0 ] || exit 1
+echo "PASS: $testname"
