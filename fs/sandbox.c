@@ -7,9 +7,9 @@
  * still runs. That is how the list below was derived: the FUSE integration tests run with
  * the log mode on, and every syscall logged after readiness was examined.
  *
- * No Landlock: a Landlock domain that restricts any filesystem access also refuses
- * umount(2) to the thread (security/landlock: sb_umount hook), and the root daemon must
- * unmount itself on stop; see bv_sandbox_opts.keep_unmount. */
+ * Landlock (writes only below the state directory) only without keep_unmount: a Landlock
+ * domain that restricts any filesystem access also refuses umount(2) to its threads (the
+ * sb_umount hook), and a root daemon must unmount itself on stop. */
 #include "fs/sandbox.h"
 
 #include <dirent.h>
@@ -20,6 +20,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
+#include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -43,6 +44,11 @@
 #define __X32_SYSCALL_BIT 0x40000000u
 #endif
 
+/* Newer than some distributions' headers: ABI 3 (Linux 6.2). */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+
 #if defined(__x86_64__)
 #define BV_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
@@ -63,7 +69,8 @@
 static struct {
 	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
 	bool drop_bounding; /* only with CAP_SETPCAP, i.e. when the daemon runs as root */
-} plan;
+	int ruleset_fd;     /* Landlock ruleset every thread restricts itself to, or -1 */
+} plan = { .ruleset_fd = -1 };
 
 /* The last thread to finish the handler, and how it went (one request in flight). */
 static atomic_int ack_tid;
@@ -78,6 +85,10 @@ static int thread_caps_drop(void)
 	/* no_new_privs is per thread too; SECCOMP_FILTER_FLAG_TSYNC would set it later,
 	 * but a thread that is between the two steps should not be able to gain privileges. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		err = -errno;
+	/* Landlock domains are per thread as well, and need no_new_privs first. */
+	if (plan.ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, plan.ruleset_fd, 0) &&
+	    !err)
 		err = -errno;
 	/* The bounding set limits what an execve could grant; dropping needs CAP_SETPCAP,
 	 * hence before capset. PR_CAPBSET_READ fails (EINVAL) past the kernel's last cap. */
@@ -279,6 +290,53 @@ static int plan_make(bool keep_unmount)
 		plan.caps[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective = CAP_TO_MASK(CAP_SYS_ADMIN);
 	}
 	plan.drop_bounding = cur[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP);
+	return 0;
+}
+
+/* Landlock: of the filesystem accesses this kernel can restrict, the ones that change
+ * something (and execute) are refused outside STATE_DIR; reading stays open, as root's DAC
+ * already allows it and /proc, /etc/localtime and the like are read after ready. Leaves
+ * plan.ruleset_fd at -1 where the kernel has no Landlock. */
+static int landlock_plan(const char *state_dir)
+{
+	struct landlock_ruleset_attr attr = { 0 };
+	struct landlock_path_beneath_attr rule = { .parent_fd = -1 };
+	long abi;
+	int fd, err = 0;
+
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1) {
+		bv_debug("sandbox: no Landlock here: %s", strerror(errno));
+		return 0;
+	}
+	attr.handled_access_fs =
+		LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+		LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+		LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |
+		LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
+		LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+		LANDLOCK_ACCESS_FS_MAKE_SYM;
+	if (abi >= 2)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (fd < 0)
+		return -errno;
+	if (state_dir) {
+		rule.parent_fd = open(state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		rule.allowed_access = attr.handled_access_fs & ~LANDLOCK_ACCESS_FS_EXECUTE;
+		if (rule.parent_fd < 0 ||
+		    syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &rule, 0))
+			err = -errno;
+		if (rule.parent_fd >= 0)
+			close(rule.parent_fd);
+	}
+	if (err) {
+		close(fd);
+		return err;
+	}
+	plan.ruleset_fd = fd;
 	return 0;
 }
 
@@ -484,6 +542,7 @@ static bool env_set(const char *name)
 
 int bv_sandbox_enter(const struct bv_sandbox_opts *opts)
 {
+	bool landlocked = false;
 	int err, first = 0;
 
 	if (env_set("BOOTVIEWFS_NO_SANDBOX")) {
@@ -491,17 +550,31 @@ int bv_sandbox_enter(const struct bv_sandbox_opts *opts)
 		return 0;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		err = -errno;
 		/* The filter cannot go on without it either. */
-		bv_err("sandbox: no_new_privs: %s", strerror(errno));
-		return -errno;
+		bv_err("sandbox: no_new_privs: %s", strerror(-err));
+		return err;
 	}
 	/* Each step is worth having alone: go on after a failure, report the first. */
 	err = plan_make(opts->keep_unmount);
+	if (!err && !opts->keep_unmount) {
+		err = landlock_plan(opts->state_dir);
+		if (err) {
+			bv_err("sandbox: Landlock ruleset: %s", strerror(-err));
+			first = err;
+			err = 0; /* the rest is worth having without it */
+		}
+	}
+	landlocked = plan.ruleset_fd >= 0;
 	if (!err)
 		err = all_threads_drop();
+	if (plan.ruleset_fd >= 0)
+		close(plan.ruleset_fd);
+	plan.ruleset_fd = -1;
 	if (err) {
 		bv_err("sandbox: dropping capabilities: %s", strerror(-err));
-		first = err;
+		if (!first)
+			first = err;
 	}
 	err = filter_install(env_set("BOOTVIEWFS_SANDBOX_LOG"));
 	if (err) {
@@ -510,7 +583,8 @@ int bv_sandbox_enter(const struct bv_sandbox_opts *opts)
 			first = err;
 	}
 	if (!first)
-		bv_debug("sandbox: capabilities dropped%s, seccomp filter on every thread",
-			 opts->keep_unmount ? " but CAP_SYS_ADMIN" : "");
+		bv_debug("sandbox: capabilities dropped%s, %sseccomp filter on every thread",
+			 opts->keep_unmount ? " but CAP_SYS_ADMIN" : "",
+			 landlocked ? "Landlock and " : "");
 	return first;
 }

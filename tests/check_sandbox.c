@@ -131,13 +131,15 @@ struct probe {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int go;               /* 1: the sandbox is on, run the checks; 2: done */
-	const char *who;
+	bool landlocked;      /* file creation outside a state dir must fail (EACCES) */
 };
 
 /* What every thread must see once confined: no capability to read another's file, no
  * mknod, no exec. */
-static void thread_probe(const char *who, const char *secret)
+static void thread_probe(const char *who, const struct probe *pr)
 {
+	const char *secret = pr->secret;
+	char path[600];
 	int fd = open(secret, O_RDONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
@@ -149,6 +151,13 @@ static void thread_probe(const char *who, const char *secret)
 	if (syscall(SYS_mknodat, AT_FDCWD, "/dev/bv-sandbox-null", S_IFCHR | 0600,
 		    makedev(1, 3)) == 0 || errno != EPERM)
 		bad("%s: mknodat did not fail with EPERM", who);
+	snprintf(path, sizeof(path), "%s.%s", secret, who);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (pr->landlocked && (fd >= 0 || errno != EACCES))
+		bad("%s: creating a file with Landlock on: %s, want EACCES", who,
+		    fd >= 0 ? "created" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 static void *waiter_main(void *arg)
@@ -159,7 +168,7 @@ static void *waiter_main(void *arg)
 	while (pr->go == 0)
 		pthread_cond_wait(&pr->cv, &pr->mu);
 	pthread_mutex_unlock(&pr->mu);
-	thread_probe("thread made before", pr->secret);
+	thread_probe("thread made before", pr);
 	pthread_mutex_lock(&pr->mu);
 	while (pr->go != 2)
 		pthread_cond_wait(&pr->cv, &pr->mu);
@@ -171,7 +180,7 @@ static void *after_main(void *arg)
 {
 	struct probe *pr = arg;
 
-	thread_probe("thread made after", pr->secret);
+	thread_probe("thread made after", pr);
 	pthread_mutex_lock(&pr->mu);
 	while (pr->go != 2)
 		pthread_cond_wait(&pr->cv, &pr->mu);
@@ -205,6 +214,8 @@ static void confine_child(void *arg)
 	int err, fd;
 
 	pr.secret = secret_make();
+	/* Landlock goes with dropping the unmount capability, where the kernel has it. */
+	pr.landlocked = !keep && syscall(SYS_landlock_create_ruleset, NULL, 0, 1u) >= 1;
 	/* A mount of our own to unmount, in a namespace of our own. */
 	snprintf(mnt, sizeof(mnt), "%s/sandbox-mnt-%d", bv_test_tmpdir(), (int)getpid());
 	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
@@ -235,7 +246,7 @@ static void confine_child(void *arg)
 	pthread_mutex_unlock(&pr.mu);
 	pthread_join(before, NULL);
 	pthread_join(after, NULL);
-	thread_probe("main thread", pr.secret);
+	thread_probe("main thread", &pr);
 
 	if (execve(argv[0], argv, NULL) == 0 || errno != EPERM)
 		bad("execve: %s, want EPERM", strerror(errno));
@@ -294,6 +305,20 @@ static void *echo_main(void *arg)
 	return arg;
 }
 
+/* Tries to create a file beside (not in) the state dir ARG: non-NULL if it could. */
+static void *outside_main(void *arg)
+{
+	char path[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.thread", (const char *)arg);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	close(fd);
+	return arg;
+}
+
 /* What a serving daemon does keeps working: files, pipes, memory, threads, time, syslog's
  * socket, state-file style writes and renames. */
 static void work_child(void *arg)
@@ -301,6 +326,8 @@ static void work_child(void *arg)
 	struct bv_sandbox_opts opts = { .keep_unmount = false };
 	char dir[512], path[600], path2[600], buf[64];
 	struct timespec ts = { 0, 1000 };
+	/* Landlock's ABI version, or an error where the kernel has none. */
+	long landlock = syscall(SYS_landlock_create_ruleset, NULL, 0, 1u);
 	pthread_t t;
 	void *ret;
 	int p[2], fd, err;
@@ -331,6 +358,9 @@ static void work_child(void *arg)
 	if (pthread_create(&t, NULL, echo_main, buf) != 0 || pthread_join(t, &ret) != 0 ||
 	    ret != buf)
 		bad("thread round trip");
+	if (landlock >= 1 && (pthread_create(&t, NULL, outside_main, dir) != 0 ||
+			      pthread_join(t, &ret) != 0 || ret != NULL))
+		bad("a new thread could create a file outside the state dir");
 	if (nanosleep(&ts, NULL) != 0)
 		bad("nanosleep: %s", strerror(errno));
 	/* state.json's way: temp file, fsync, rename, fsync the directory, unlink. */
@@ -340,6 +370,14 @@ static void work_child(void *arg)
 	if (fd < 0 || write(fd, "{}\n", 3) != 3 || fsync(fd) != 0 || close(fd) != 0 ||
 	    rename(path, path2) != 0 || unlink(path2) != 0)
 		bad("state-file write and rename: %s", strerror(errno));
+	/* Without keep_unmount, Landlock keeps file creation and writes to the state dir. */
+	snprintf(path, sizeof(path), "%s/sandbox-outside-%d", bv_test_tmpdir(), (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (landlock >= 1 && (fd >= 0 || errno != EACCES))
+		bad("creating a file outside the state dir: %s, want EACCES",
+		    fd >= 0 ? "created" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
 	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read(fd, buf, sizeof(buf)) <= 0)
 		bad("read /proc/self/status: %s", strerror(errno));
