@@ -182,7 +182,8 @@ static void usage(FILE *f)
 		"  --mounts-json FILE|-  SOURCE from a containerd mounts array (one ext2/3/4 mount)\n"
 		"  --ready-fd N  write one JSON status line to fd N once serving (or on failure)\n"
 		"  --require P   fail unless P resolves in the image to a regular file\n"
-		"  --export P    serve only P (and the directories on the way); repeatable\n"
+		"  --export P[:P...]  serve only these paths (and the directories on the way);\n"
+		"                repeatable, the same as -o export=\n"
 		"Without -f the command returns once the mount answers, or fails with nothing mounted.\n"
 		"Stop it with `bootviewfs stop --state-dir DIR`, `fusermount3 -u MOUNTPOINT` or\n"
 		"`umount MOUNTPOINT`.\n");
@@ -422,7 +423,8 @@ static int args_parse(struct mount_cmd *mc, int argc, char **argv)
 			mc->mounts_json = optarg;
 			break;
 		case 'E':
-			err = export_add(mc, optarg);
+			/* Like -o export=: a colon-separated list is accepted too. */
+			err = export_list_add(mc, optarg);
 			if (err)
 				return err;
 			break;
