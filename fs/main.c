@@ -21,6 +21,9 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: bootviewfs [-f] [-d] [-o OPTS] SOURCE MOUNTPOINT   serve SOURCE read-only\n"
+		"         [--state-dir DIR] [--ready-fd N] [--id NAME] [--require PATH]...\n"
+		"         [--export PATH[:PATH...]]... (or -o export=...)  options of the mount form\n"
+		"       bootviewfs --mounts-json FILE|- [options] MOUNTPOINT  SOURCE from containerd\n"
 		"       bootviewfs probe SOURCE                   filesystem facts as JSON\n"
 		"       bootviewfs ls [-l] SOURCE [PATH]          list a directory in the image\n"
 		"       bootviewfs cat SOURCE PATH...             write files to stdout\n"
