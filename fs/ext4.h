@@ -123,6 +123,24 @@ int bv_ext4_dir_iterate(struct bv_ext4 *fs, const struct bv_ext4_inode *dir, uin
 ssize_t bv_ext4_file_read(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, void *buf,
 			  size_t len, uint64_t off);
 
+/* Where a stretch of a file's data lives, for callers that move bytes without copying them
+ * (splice): LEN bytes from the asked offset read as zeros (ZERO: a hole, an unwritten
+ * extent) or are the LEN bytes at offset PHYS of file descriptor FD, exactly as stored. */
+struct bv_ext4_run {
+	int fd;
+	bool zero;
+	uint64_t phys;
+	size_t len;
+};
+
+/* Describes the longest stretch of INODE's data from OFF that is one physically contiguous
+ * run (or all zeros), at most LEN bytes and never past i_size (LEN 0 at or past the end).
+ * -EOPNOTSUPP when the bytes must go through bv_ext4_file_read instead: inline data, a
+ * source without a file descriptor, or blocks whose newest copy is in the replayed
+ * journal. Other -errno as bv_ext4_file_read. Does no I/O beyond the block map. */
+int bv_ext4_file_run_get(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t off,
+			 size_t len, struct bv_ext4_run *out);
+
 /* Copies the target of symlink INODE into BUF (NUL-terminated) and its length into *LEN.
  * -ERANGE if it does not fit, -EINVAL if INODE is not a symlink. */
 int bv_ext4_readlink(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, char *buf,

@@ -4,6 +4,7 @@
 #include "fs/ext4_priv.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <string.h>
 
@@ -114,4 +115,50 @@ ssize_t bv_ext4_file_read(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
 
 fail:
 	return err;
+}
+
+int bv_ext4_file_run_get(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t off,
+			 size_t len, struct bv_ext4_run *out)
+{
+	const unsigned shift = EXT4_MIN_BLOCK_LOG_SIZE + fs->sb.s_log_block_size;
+	const uint64_t fs_bytes = fs->sb.s_blocks_count * fs->sb.block_size; /* checked at open */
+	uint64_t lblk = off >> shift, nblk, phys, run;
+	uint32_t boff = (uint32_t)(off & (fs->sb.block_size - 1)), max_len;
+	struct bv_ext4_map m;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	if (off >= inode->size || len == 0)
+		return 0;
+	if (len > inode->size - off)
+		len = (size_t)(inode->size - off);
+	/* Inline bytes are in the inode, and a memory source has no descriptor. */
+	if ((inode->flags & EXT4_INLINE_DATA_FL) || bv_source_fd(fs->src) < 0)
+		return -EOPNOTSUPP;
+	nblk = ((off + len - 1) >> shift) - lblk + 1;
+	max_len = nblk > UINT32_MAX ? UINT32_MAX : (uint32_t)nblk;
+	err = bv_ext4_map_blocks(fs, inode, lblk, max_len, &m);
+	if (err)
+		return err;
+	if (m.lblk != lblk || m.len == 0 || m.len > max_len)
+		return -EIO; /* the mapper broke its contract, as in bv_ext4_file_read */
+	run = ((uint64_t)m.len << shift) - boff;
+	out->len = (size_t)(run < len ? run : len);
+	if (m.hole || m.unwritten) {
+		out->zero = true;
+		return 0;
+	}
+	phys = (m.pblk << shift) + boff;
+	if (phys > fs_bytes || out->len > fs_bytes - phys)
+		return bv_ext4_corrupt(fs, "read of %zu bytes at %" PRIu64
+				       " is past the end of the filesystem", out->len, phys);
+	/* A short source, or a block the journal replay rewrote: the copying path knows. */
+	if (phys + out->len > bv_source_size(fs->src) ||
+	    (fs->journal && bv_journal_overlaps(fs->journal, phys >> shift,
+						((phys + out->len - 1) >> shift) - (phys >> shift) + 1)))
+		return -EOPNOTSUPP;
+	out->fd = bv_source_fd(fs->src);
+	out->phys = phys;
+	return 0;
 }
