@@ -86,8 +86,9 @@ static struct {
 static atomic_int ack_tid;
 static atomic_int ack_err;
 
-/* Async-signal-safe: only system calls. Confines the calling thread. */
-static int thread_caps_drop(void)
+/* Async-signal-safe: only system calls. Confines the calling thread: no_new_privs,
+ * Landlock when planned, capabilities. */
+static int thread_confine(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	int err = 0;
@@ -124,7 +125,7 @@ static void on_drop_signal(int sig)
 	int saved = errno;
 
 	(void)sig;
-	atomic_store(&ack_err, thread_caps_drop());
+	atomic_store(&ack_err, thread_confine());
 	atomic_store(&ack_tid, (int)syscall(SYS_gettid));
 	syscall(SYS_futex, (int *)&ack_tid, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	errno = saved;
@@ -224,7 +225,7 @@ static int all_threads_drop(void)
 	unsigned ndone = 0;
 	int sig, err;
 
-	err = thread_caps_drop();
+	err = thread_confine();
 	if (err)
 		return err;
 	done[ndone++] = self;
