@@ -64,6 +64,10 @@
  * 1 MiB reply buffer, so more cost RSS without reading faster (measured: 2, 4, 8 alike). */
 #define BV_MOUNT_THREADS_DEFAULT 4
 #define BV_MOUNT_THREADS_MAX 64
+/* The reader's metadata cache for a mount: the kernel keeps every entry and attribute we
+ * send forever, so ours only serves one walk's locality. 256 KiB walks the bench tree as
+ * fast as 1 MiB (cold find -ls within noise) with 0.8 MiB less peak RSS. */
+#define BV_MOUNT_CACHE_BYTES (256u << 10)
 #define BV_MOUNT_REQUIRE_MAX BV_STATE_MAX_ARTIFACTS
 /* Bytes of each --require'd file pushed into the page cache (a unikernel is <= 100 MiB). */
 #define BV_MOUNT_PREFETCH_MAX (256ull << 20)
@@ -1205,15 +1209,17 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 	struct strbuf fopts = { 0 };
 	struct bv_source *src = NULL;
 	struct bv_ext4 *fs = NULL;
+	struct bv_ext4_opts fsopts = { .cache_bytes = BV_MOUNT_CACHE_BYTES };
 	struct bv_export *exp = NULL;
 	char errbuf[512] = "";
 	char control_path[PATH_MAX] = "";
+	char cwd[PATH_MAX];
 	sigset_t stopsigs, oldmask;
 	int keep[2] = { mc->ready_fd, ready_pipe };
 	const char *src_path;
 	struct stat sb;
 	int status = BV_EXIT_FAIL;
-	int err;
+	int mnt_errno, err;
 
 	atomic_init(&d.fuse_conn, -1);
 	/* A dead reader of the ready fd or of stderr must not kill us. */
@@ -1243,7 +1249,16 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 	d.st->started_at = (int64_t)time(NULL);
 	if (mc->id)
 		snprintf(d.st->id, sizeof(d.st->id), "%s", mc->id);
-	snprintf(d.st->mountpoint, sizeof(d.st->mountpoint), "%s", mc->mountpoint);
+	/* Canonical before the first state.json: `stop` must find the mountpoint from any
+	 * working directory, even if this daemon dies right after writing it. */
+	mc->mnt = realpath(mc->mountpoint, NULL);
+	mnt_errno = errno;
+	if (mc->mnt || mc->mountpoint[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		snprintf(d.st->mountpoint, sizeof(d.st->mountpoint), "%s",
+			 mc->mnt ? mc->mnt : mc->mountpoint);
+	else
+		snprintf(d.st->mountpoint, sizeof(d.st->mountpoint), "%s/%s", cwd,
+			 mc->mountpoint);
 
 	/* The lock first: until it is ours nothing in DIR may be written, since another
 	 * daemon may own it. */
@@ -1280,9 +1295,9 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 		state_set(&d, BV_STATE_STARTING, NULL);
 	}
 
-	mc->mnt = realpath(mc->mountpoint, NULL);
 	if (!mc->mnt || stat(mc->mnt, &sb) != 0) {
-		fail_msg(&d, "mountpoint %s: %s", mc->mountpoint, strerror(errno));
+		fail_msg(&d, "mountpoint %s: %s", mc->mountpoint,
+			 strerror(mc->mnt ? errno : mnt_errno));
 		goto out;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
@@ -1317,7 +1332,7 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 	}
 	state_source_fill(d.st, mc->src_abs, src);
 	errbuf[0] = '\0';
-	err = bv_ext4_open(src, NULL, &fs, errbuf, sizeof(errbuf));
+	err = bv_ext4_open(src, &fsopts, &fs, errbuf, sizeof(errbuf));
 	if (err) {
 		/* The reader's sentence may already name the source. */
 		if (errbuf[0] && strstr(errbuf, src_path))
@@ -1409,6 +1424,8 @@ out:
 	}
 	fuse_opt_free_args(&args);
 	free(fopts.s);
+	if (status == BV_EXIT_OK && mc->src_abs && !mc->fake)
+		bv_info("stopped: %s unmounted, %s closed", mc->mnt, mc->src_abs);
 	if (d.st && d.have_state) {
 		if (status == BV_EXIT_OK)
 			state_set(&d, BV_STATE_STOPPED, NULL);
@@ -1458,10 +1475,7 @@ static int parent_wait(pid_t pid, int rfd)
 /* For errors found before there is a daemon: a usage error still answers --ready-fd. */
 static void ready_fd_error(struct mount_cmd *mc, const char *msg)
 {
-	struct bv_state st;
-
-	memset(&st, 0, sizeof(st)); /* unused for an error line */
-	ready_fd_report(mc, &st, msg);
+	ready_fd_report(mc, NULL, msg);
 }
 
 int bv_cmd_mount(int argc, char **argv)
