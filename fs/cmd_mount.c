@@ -1256,9 +1256,8 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 	if (mc->mnt || mc->mountpoint[0] == '/' || !getcwd(cwd, sizeof(cwd)))
 		snprintf(d.st->mountpoint, sizeof(d.st->mountpoint), "%s",
 			 mc->mnt ? mc->mnt : mc->mountpoint);
-	else
-		snprintf(d.st->mountpoint, sizeof(d.st->mountpoint), "%s/%s", cwd,
-			 mc->mountpoint);
+	else if (strlen(cwd) + strlen(mc->mountpoint) + 2 <= sizeof(d.st->mountpoint))
+		stpcpy(stpcpy(stpcpy(d.st->mountpoint, cwd), "/"), mc->mountpoint);
 
 	/* The lock first: until it is ours nothing in DIR may be written, since another
 	 * daemon may own it. */

@@ -140,7 +140,8 @@ for round in 1 2 3; do
 		reader_mid_file
 		stop_view
 		check_clean "$case" "$sd" "$mnt" "$pid"
-		grep -q '"stop" on the control FIFO' "$sd/log" || fail "$case: the daemon did not stop by itself"
+		grep -q '"stop" on the control FIFO' "$sd/log" && grep -q 'stopped: .* closed' "$sd/log" ||
+			fail "$case: the daemon did not stop by itself: $(cat "$sd/log")"
 		reader_end
 		ok "$case ($round)"
 	fi
@@ -150,7 +151,8 @@ for round in 1 2 3; do
 		bind_artifact
 		stop_view
 		check_clean "$case" "$sd" "$mnt" "$pid"
-		grep -q '"stop" on the control FIFO' "$sd/log" || fail "$case: the daemon did not stop by itself"
+		grep -q '"stop" on the control FIFO' "$sd/log" && grep -q 'stopped: .* closed' "$sd/log" ||
+			fail "$case: the daemon did not stop by itself: $(cat "$sd/log")"
 		umount -l "$bindk" || fail "$case: umount of the bind"
 		ok "$case ($round)"
 	fi
