@@ -38,7 +38,8 @@ CFLAGS ?=
 CPPFLAGS += -I. -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DBV_VERSION='"$(VERSION)"'
 ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) $(WERROR) $(SANFLAGS) -pthread \
              $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -pthread
+# libdevmapper is dlopen'ed by blockio/dm.c on first use (its dependencies slow every exec).
+LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out devmapper,$(PKGS)) 2>/dev/null) -pthread
 
 VERSION := 0.1.0
 
