@@ -14,6 +14,9 @@ for how in plain mounts-json; do
 	_views+=("$sd")
 	if [ $how = plain ]; then
 		src_args=("$img")
+		# A log at its size cap: the daemon's first line rotates it to log.1.
+		mkdir -m 700 "$sd"
+		head -c 1048570 /dev/zero | tr '\0' x >"$sd/log"
 	else
 		mounts_json "$tmp/mounts.json"
 		src_args=(--mounts-json "$tmp/mounts.json")
@@ -50,6 +53,10 @@ for how in plain mounts-json; do
 	[ -p "$sd/control" ] && [ "$(stat -c %a "$sd/control")" = 600 ] || fail "$how: control FIFO"
 	lock_held "$sd" || fail "$how: lock not held by the daemon"
 	grep -q "serving" "$sd/log" || fail "$how: DIR/log does not say it is serving"
+	if [ $how = plain ]; then
+		[ "$(stat -c %s "$sd/log.1" 2>/dev/null)" = 1048570 ] && [ "$(stat -c %s "$sd/log")" -lt 4096 ] ||
+			fail "$how: DIR/log was not rotated at 1 MiB"
+	fi
 	awk -v m="$mnt" '$5 == m' /proc/self/mountinfo | grep -q " bootviewfs:view-$how " ||
 		fail "$how: fsname is not bootviewfs:<id>"
 	# The daemon holds none of the starter's descriptors: only what it opened itself.
