@@ -180,6 +180,13 @@ int bv_stop_run(const char *dir, int timeout_ms, struct bv_stop_report *report)
 		if (err && err != -ENXIO && err != -ENOENT)
 			bv_warn("stop: cannot write to %s/control: %s", dir, strerror(-err));
 		report->graceful = wait_gone(dir, st.mountpoint, deadline);
+		/* A daemon that stopped by itself rewrote state.json: a corrupt one read
+		 * above is whole again, and names the mountpoint to remove. */
+		if (!have_state && report->graceful &&
+		    bv_state_read(dir, &st, errbuf, sizeof(errbuf)) == 0)
+			have_state = true;
+		if (!have_state)
+			bv_state_init(&st);
 	}
 
 	/* The rungs below run only for what is still there. */

@@ -12,7 +12,7 @@
 #   kill-starter    the starter's process group is killed while the daemon starts: the
 #                   daemon lives on, becomes ready, serves, and stops normally
 #   sigterm         SIGTERM: the daemon stops by itself; `stop` then removes the mountpoint
-# Then: two stops at once, stop of an absent directory, stale state.json whose pid is a
+# Then: two stops at once, a corrupt state.json, stop of an absent directory, stale state.json whose pid is a
 # live process with another start time (never signalled), and a reader blocked in the
 # mount (daemon frozen) that must not make stop overrun its timeout.
 # A bind mount of the view outlives the daemon (the kernel keeps it, dead): the stop ladder
@@ -190,6 +190,19 @@ if ready_view; then
 	wait $s2 || fail "$case: second stop exit $?"
 	check_clean "$case" "$sd" "$mnt" "$pid"
 	ok "$case: both succeed"
+fi
+
+# A corrupt state.json never stops `stop`: the lock and the FIFO still reach the daemon,
+# which rewrites the file as it goes.
+case=corrupt-state
+if ready_view; then
+	printf '{"version":1,"status":"rea' >"$sd/state.json"
+	"$bin" status --state-dir "$sd" >/dev/null 2>"$tmp/status.err"
+	rc=$?
+	[ $rc -eq 1 ] && grep -q corrupt "$tmp/status.err" || fail "$case: status exit $rc: $(cat "$tmp/status.err")"
+	stop_view
+	check_clean "$case" "$sd" "$mnt" "$pid"
+	ok "$case: status says corrupt, stop still ends the view"
 fi
 
 case=absent
