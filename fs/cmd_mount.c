@@ -670,7 +670,7 @@ static void __attribute__((format(printf, 2, 3))) fail_msg(struct daemon *d, con
 
 static void readahead_raise(dev_t dev)
 {
-	char path[64];
+	char path[64], val[16];
 	int fd, n;
 
 	/* The bdi of a FUSE mount is named after its anonymous device, 0:NN. */
@@ -681,8 +681,10 @@ static void readahead_raise(dev_t dev)
 		bv_debug("%s: %s (readahead left as the kernel set it)", path, strerror(errno));
 		return;
 	}
-	n = dprintf(fd, "%d\n", BV_MOUNT_READ_AHEAD_KB);
-	if (n < 0)
+	/* Not dprintf: it mallocs, and a first malloc on this thread makes a new arena (three
+	 * syscalls) while the caller waits for readiness. */
+	n = snprintf(val, sizeof(val), "%d\n", BV_MOUNT_READ_AHEAD_KB);
+	if (write(fd, val, (size_t)n) != n)
 		bv_debug("%s: %s", path, strerror(errno));
 	close(fd);
 }

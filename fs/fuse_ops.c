@@ -4,6 +4,7 @@
 #include "fs/fuse_ops.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -800,6 +801,10 @@ int bv_fuse_new(struct bv_ext4 *fs, struct bv_fuse **out)
 		return -ENOMEM;
 	bf->fs = fs;
 	bf->splice = splice_usable();
+	/* One malloc arena: glibc would make one per worker thread on its first request (an
+	 * mmap, munmap and mprotect on the way to answering INIT and the first GETATTR), and
+	 * nothing here allocates often enough to contend. */
+	mallopt(M_ARENA_MAX, 1);
 	err = pthread_key_create(&bf->scratch_key, scratch_free);
 	if (err) {
 		free(bf);
