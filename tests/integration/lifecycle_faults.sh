@@ -3,6 +3,7 @@
 # nothing behind: no mount in /proc/self/mountinfo, no daemon, the image closed, the
 # mountpoint removed, state "stopped". Each case runs 3 times:
 #   kill-starting   SIGKILL while the daemon is starting (held on a FIFO mounts JSON)
+#   stop-starting   `stop --timeout 1` while it is starting: the ladder's pidfd kill
 #   kill-at-ready   SIGKILL as soon as the ready line arrives
 #   kill-serving    SIGKILL after reading through the mount
 #   kill-reader     SIGKILL while a reader is mid-file (dd blocked on a full pipe)
@@ -94,6 +95,15 @@ for round in 1 2 3; do
 		rc=$?
 		[ $rc -ne 0 ] || fail "$case: starter exit 0 though the daemon died"
 		stop_view
+		check_clean "$case" "$sd" "$mnt" "$pid"
+		ok "$case ($round)"
+	fi
+
+	case=stop-starting
+	if held_view; then
+		timeout 60 "$bin" stop --state-dir "$sd" --timeout 1 || fail "$case: stop exit $?"
+		wait "$starter"
+		[ $? -ne 0 ] || fail "$case: starter exit 0 though the daemon never served"
 		check_clean "$case" "$sd" "$mnt" "$pid"
 		ok "$case ($round)"
 	fi
