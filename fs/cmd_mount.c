@@ -1297,7 +1297,17 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 		d.log.tee_level = mc->debug ? BV_LOG_DEBUG : BV_LOG_WARN;
 		atomic_store(&d.log.tee_stderr, true);
 		bv_log_set_sink(file_sink, &d.log);
+		/* The FIFO exists from the start, so a "stop" sent while we start is kept
+		 * and obeyed as soon as the mount serves (a failed start removes it). */
+		d.control_fd = bv_control_open(mc->state_dir);
+		if (d.control_fd >= 0)
+			snprintf(control_path, sizeof(control_path), "%s/control",
+				 mc->state_dir);
 		state_set(&d, BV_STATE_STARTING, NULL);
+		if (d.control_fd < 0) {
+			fail_msg(&d, "%s/control: %s", mc->state_dir, strerror(-d.control_fd));
+			goto out;
+		}
 	}
 
 	if (!mc->mnt || stat(mc->mnt, &sb) != 0) {
@@ -1370,15 +1380,8 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 		goto out;
 	}
 
-	if (d.have_state) {
-		d.control_fd = bv_control_open(mc->state_dir);
-		if (d.control_fd < 0) {
-			fail_msg(&d, "%s/control: %s", mc->state_dir, strerror(-d.control_fd));
-			goto out;
-		}
-		snprintf(control_path, sizeof(control_path), "%s/control", mc->state_dir);
+	if (d.have_state)
 		state_set(&d, BV_STATE_STARTING, NULL);
-	}
 	d.sig_fd = signalfd(-1, &stopsigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d.sig_fd < 0) {
 		fail_msg(&d, "signalfd: %s", strerror(errno));

@@ -4,6 +4,7 @@
 # mountpoint removed, state "stopped". Each case runs 3 times:
 #   kill-starting   SIGKILL while the daemon is starting (held on a FIFO mounts JSON)
 #   stop-starting   `stop --timeout 1` while it is starting: the ladder's pidfd kill
+#   stop-queued     `stop` sent while it is starting is obeyed once it serves
 #   kill-at-ready   SIGKILL as soon as the ready line arrives
 #   kill-serving    SIGKILL after reading through the mount
 #   kill-reader     SIGKILL while a reader is mid-file (dd blocked on a full pipe)
@@ -67,6 +68,15 @@ reader_mid_file() {
 	_pids+=("$ddpid")
 	poll 10 dd_started || fail "$case: dd never started reading"
 }
+# True once a "stop" waits in the FIFO of $sd (FIONREAD through python).
+stop_queued() {
+	python3 - "$sd/control" <<'PY'
+import fcntl, os, struct, sys, termios
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+n = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+sys.exit(0 if n > 0 else 1)
+PY
+}
 dd_started() { [ "$(awk '/^pos/ {print $2}' /proc/$ddpid/fdinfo/0 2>/dev/null)" -gt 0 ] 2>/dev/null; }
 reader_end() {
 	kill -KILL "$ddpid" 2>/dev/null
@@ -105,6 +115,20 @@ for round in 1 2 3; do
 		wait "$starter"
 		[ $? -ne 0 ] || fail "$case: starter exit 0 though the daemon never served"
 		check_clean "$case" "$sd" "$mnt" "$pid"
+		ok "$case ($round)"
+	fi
+
+	case=stop-queued
+	if held_view; then
+		[ -p "$sd/control" ] || fail "$case: no control FIFO while starting"
+		timeout 60 "$bin" stop --state-dir "$sd" --timeout 30 & stopper=$!
+		poll 10 stop_queued || fail "$case: stop never wrote to the FIFO"
+		mounts_json "$fifo"
+		wait $stopper || fail "$case: stop exit $?"
+		wait "$starter"
+		check_clean "$case" "$sd" "$mnt" "$pid"
+		grep -q '"stop" on the control FIFO' "$sd/log" && grep -q 'stopped: .* closed' "$sd/log" ||
+			fail "$case: the daemon did not obey the queued stop: $(cat "$sd/log")"
 		ok "$case ($round)"
 	fi
 
