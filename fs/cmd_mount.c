@@ -729,17 +729,16 @@ static void connection_abort(int conn)
 	close(fd);
 }
 
-static void stdio_detach(void)
+/* Points stdin, stdout and stderr at DEVNULL (opened before confinement) and closes it. */
+static void stdio_detach(int devnull)
 {
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
+	if (devnull < 0)
 		return;
-	dup2(fd, STDIN_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	dup2(fd, STDERR_FILENO);
-	if (fd > STDERR_FILENO)
-		close(fd);
+	dup2(devnull, STDIN_FILENO);
+	dup2(devnull, STDOUT_FILENO);
+	dup2(devnull, STDERR_FILENO);
+	if (devnull > STDERR_FILENO)
+		close(devnull);
 }
 
 static void wake_handler(int sig)
@@ -851,10 +850,19 @@ static void *ready_main(void *arg)
 	d->st->fuse_conn = (int)minor(st.st_dev);
 	pthread_mutex_unlock(&d->state_lock);
 	readahead_raise(st.st_dev);
+	/* DESIGN.md 7: confined before anyone hears "ready", so ready implies confined; root
+	 * keeps CAP_SYS_ADMIN to unmount on stop. What the rest of the daemon's life needs
+	 * from outside the state dir is opened first: /dev/null for detaching. */
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (bv_sandbox_enter(&(const struct bv_sandbox_opts){ .keep_unmount = geteuid() == 0,
+							       .state_dir = mc->state_dir }))
+		bv_warn("sandbox incomplete (see above): serving anyway");
 	bv_info("serving %s at %s", mc->src_abs, mc->mnt);
 	/* state.json first: whoever reads the ready line may look at it at once. */
 	state_set(d, BV_STATE_READY, NULL);
 	if (atomic_load(&d->stop_requested)) {
+		if (devnull >= 0)
+			close(devnull);
 		snprintf(msg, sizeof(msg), "stopped before the mount was ready");
 		goto stopped;
 	}
@@ -867,16 +875,15 @@ static void *ready_main(void *arg)
 			bv_log_set_sink(syslog_sink, NULL);
 		}
 		atomic_store(&d->log.tee_stderr, false);
-		stdio_detach();
+		stdio_detach(devnull);
+		devnull = -1;
 		if (write(d->ready_pipe, "R", 1) != 1)
 			bv_err("cannot tell the parent the mount is ready: %s", strerror(errno));
 		close(d->ready_pipe);
 		d->ready_pipe = -1;
 	}
-	/* DESIGN.md 7: confined from here on; root keeps CAP_SYS_ADMIN to unmount on stop. */
-	if (bv_sandbox_enter(&(const struct bv_sandbox_opts){ .keep_unmount = geteuid() == 0,
-							       .state_dir = mc->state_dir }))
-		bv_warn("sandbox incomplete (see above): serving anyway");
+	if (devnull >= 0)
+		close(devnull);
 	prefetch_required(d, &st);
 	return NULL;
 fail:
