@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +92,23 @@ static bool wait_gone(const char *dir, const char *mountpoint, int64_t deadline)
 	}
 }
 
+#define FUSE_CONNECTIONS "/sys/fs/fuse/connections"
+#define FUSECTL_SUPER_MAGIC 0x65735543
+
+/* The abort files live in the fusectl filesystem, which systemd mounts at boot but a
+ * container or a minimal host may not have: mount it (root only; harmless if it fails). */
+static void fusectl_ensure(void)
+{
+	struct statfs sfs;
+
+	if (statfs(FUSE_CONNECTIONS, &sfs) == 0 && sfs.f_type == FUSECTL_SUPER_MAGIC)
+		return;
+	if (mount("fusectl", FUSE_CONNECTIONS, "fusectl", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) != 0)
+		bv_debug("stop: cannot mount fusectl on %s: %s", FUSE_CONNECTIONS,
+			 strerror(errno));
+}
+
 static bool abort_connection(int conn)
 {
 	char path[64];
@@ -99,7 +117,8 @@ static bool abort_connection(int conn)
 
 	if (conn < 0)
 		return false;
-	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%d/abort", conn);
+	fusectl_ensure();
+	snprintf(path, sizeof(path), FUSE_CONNECTIONS "/%d/abort", conn);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
