@@ -593,10 +593,11 @@ static void op_statfs(fuse_req_t req, fuse_ino_t node)
 	fuse_reply_statfs(req, &st);
 }
 
-/* Both xattr calls: SIZE 0 asks for the length only (fuse_reply_xattr), otherwise the
- * bytes, or ERANGE when they do not fit. security.capability is asked on every exec: it
- * costs one cached inode read and, only if the inode has an xattr block, one cached block. */
-static void op_getxattr(fuse_req_t req, fuse_ino_t node, const char *name, size_t size)
+/* getxattr (NAME set) and listxattr (NAME NULL): SIZE 0 asks for the length only
+ * (fuse_reply_xattr), otherwise the bytes, or ERANGE when they do not fit.
+ * security.capability is asked on every exec: it costs one cached inode read and, only if
+ * the inode has an xattr block, one cached block. */
+static void xattr_common(fuse_req_t req, fuse_ino_t node, const char *name, size_t size)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
 	struct bv_ext4_inode inode;
@@ -604,61 +605,34 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t node, const char *name, size_
 	ssize_t n;
 	int err;
 
-	atomic_fetch_add(&bf->getxattrs, 1);
 	err = node_is_hidden(bf, node) ? -ENOENT : node_get(bf, node, &inode);
-	if (err)
-		goto fail;
-	if (size) {
-		buf = scratch_get(bf, size);
-		if (!buf) {
-			err = -ENOMEM;
-			goto fail;
-		}
+	if (!err && size && !(buf = scratch_get(bf, size)))
+		err = -ENOMEM;
+	if (err) {
+		reply_err(req, err);
+		return;
 	}
-	n = bv_ext4_xattr_get(bf->fs, &inode, name, buf, size);
-	if (n < 0) {
-		err = (int)n;
-		goto fail;
-	}
-	if (size)
+	n = name ? bv_ext4_xattr_get(bf->fs, &inode, name, buf, size)
+		 : bv_ext4_xattr_list(bf->fs, &inode, buf, size);
+	if (n < 0)
+		reply_err(req, (int)n);
+	else if (size)
 		fuse_reply_buf(req, buf, (size_t)n);
 	else
 		fuse_reply_xattr(req, (size_t)n);
-	return;
-fail:
-	reply_err(req, err);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t node, const char *name, size_t size)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+
+	atomic_fetch_add(&bf->getxattrs, 1);
+	xattr_common(req, node, name, size);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t node, size_t size)
 {
-	struct bv_fuse *bf = fuse_req_userdata(req);
-	struct bv_ext4_inode inode;
-	char *buf = NULL;
-	ssize_t n;
-	int err;
-
-	err = node_is_hidden(bf, node) ? -ENOENT : node_get(bf, node, &inode);
-	if (err)
-		goto fail;
-	if (size) {
-		buf = scratch_get(bf, size);
-		if (!buf) {
-			err = -ENOMEM;
-			goto fail;
-		}
-	}
-	n = bv_ext4_xattr_list(bf->fs, &inode, buf, size);
-	if (n < 0) {
-		err = (int)n;
-		goto fail;
-	}
-	if (size)
-		fuse_reply_buf(req, buf, (size_t)n);
-	else
-		fuse_reply_xattr(req, (size_t)n);
-	return;
-fail:
-	reply_err(req, err);
+	xattr_common(req, node, NULL, size);
 }
 
 /* ---- everything that would write: EROFS (the ro mount stops most before they come) ---- */
