@@ -55,33 +55,13 @@ static const char *img_make(const char *name, const char *opts)
 	return img;
 }
 
-static long long dbg_num(const char *img, const char *req, const char *key)
-{
-	char cmd[1024], line[512];
-	long long v = -1;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "debugfs -R '%s' '%s' 2>/dev/null", req, img);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while (fgets(line, sizeof(line), p)) {
-		char *k = strstr(line, key);
-
-		if (k && v < 0)
-			v = strtoll(k + strlen(key), NULL, 0);
-	}
-	pclose(p);
-	return v;
-}
-
 static uint32_t ino_of(const char *img, const char *path)
 {
 	char req[128];
 	long long ino;
 
 	snprintf(req, sizeof(req), "stat %s", path);
-	ino = dbg_num(img, req, "Inode: ");
+	ino = bv_test_debugfs_num(img, req, "Inode: ");
 	ck_assert(ino > 0);
 	return (uint32_t)ino;
 }
@@ -92,8 +72,8 @@ static size_t inode_off(const char *img, const char *path)
 	long long blk, off;
 
 	snprintf(req, sizeof(req), "imap %s", path);
-	blk = dbg_num(img, req, "located at block ");
-	off = dbg_num(img, req, ", offset ");
+	blk = bv_test_debugfs_num(img, req, "located at block ");
+	off = bv_test_debugfs_num(img, req, ", offset ");
 	ck_assert(blk > 0 && off >= 0);
 	return (size_t)blk * 4096 + (size_t)off;
 }

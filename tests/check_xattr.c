@@ -357,27 +357,6 @@ END_TEST
 
 /* ---- negative tests: patch a copy of a good image ---- */
 
-/* Runs debugfs REQ on IMG and returns the number after KEY in its output, or -1. */
-static long long dbg_num(const char *img, const char *req, const char *key)
-{
-	char cmd[1024], line[512];
-	long long v = -1;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "debugfs -R '%s' '%s' 2>/dev/null", req, img);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while (fgets(line, sizeof(line), p)) {
-		char *k = strstr(line, key);
-
-		if (k && v < 0)
-			v = strtoll(k + strlen(key), NULL, 0);
-	}
-	pclose(p);
-	return v;
-}
-
 /* Byte offset in the image of inode INO (4 KiB blocks). */
 static size_t inode_off(const char *img, const char *ino_spec)
 {
@@ -385,8 +364,8 @@ static size_t inode_off(const char *img, const char *ino_spec)
 	long long blk, off;
 
 	snprintf(req, sizeof(req), "imap %s", ino_spec);
-	blk = dbg_num(img, req, "located at block ");
-	off = dbg_num(img, req, ", offset ");
+	blk = bv_test_debugfs_num(img, req, "located at block ");
+	off = bv_test_debugfs_num(img, req, ", offset ");
 	ck_assert(blk > 0 && off >= 0);
 	return (size_t)blk * 4096 + (size_t)off;
 }
@@ -397,7 +376,7 @@ static uint32_t ino_of(const char *img, const char *path)
 	long long ino;
 
 	snprintf(req, sizeof(req), "stat %s", path);
-	ino = dbg_num(img, req, "Inode: ");
+	ino = bv_test_debugfs_num(img, req, "Inode: ");
 	ck_assert(ino > 0);
 	return (uint32_t)ino;
 }
@@ -409,7 +388,7 @@ static size_t acl_block_off(const char *img, const char *path)
 	long long blk;
 
 	snprintf(req, sizeof(req), "stat %s", path);
-	blk = dbg_num(img, req, "File ACL: ");
+	blk = bv_test_debugfs_num(img, req, "File ACL: ");
 	ck_assert(blk > 0);
 	return (size_t)blk * 4096;
 }
@@ -916,7 +895,7 @@ START_TEST(test_xattr_ea_inode_rejects_bad_value_hash)
 	}
 	patched_load(&p, img_ea());
 	snprintf(req, sizeof(req), "blocks <%u>", ea_ino_of(&p, "/ea", &e));
-	blk = dbg_num(p.img, req, "");
+	blk = bv_test_debugfs_num(p.img, req, "");
 	ck_assert(blk > 0);
 	p.buf[(size_t)blk * 4096 + 10] ^= 1;
 	patched_open(&p, "/ea", false);

@@ -196,6 +196,26 @@ void bv_test_loop_detach(const char *dev)
 	bv_test_sh("losetup -d '%s' 2>/dev/null", dev);
 }
 
+long long bv_test_debugfs_num(const char *img, const char *req, const char *key)
+{
+	char cmd[1024], line[512];
+	long long v = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "debugfs -R '%s' '%s' 2>/dev/null", req, img);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		char *k = strstr(line, key);
+
+		if (k && v < 0)
+			v = strtoll(k + strlen(key), NULL, 0);
+	}
+	pclose(p);
+	return v;
+}
+
 const char *bv_test_corpus_dir(void)
 {
 	static char dir[PATH_MAX];

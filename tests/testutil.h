@@ -60,6 +60,11 @@ struct bv_ext4 *bv_test_open_mem(const void *buf, size_t len, const struct bv_ex
 int bv_test_loop_attach(const char *file, char *dev, size_t size);
 void bv_test_loop_detach(const char *dev);
 
+/* Runs `debugfs -R REQ IMG` and returns the first number that follows KEY in its output
+ * (decimal, or hex with 0x), or -1 when there is none. For finding where a structure lies in
+ * an image a test is about to break. */
+long long bv_test_debugfs_num(const char *img, const char *req, const char *key);
+
 /* The e2fsprogs corpus directory (BV_CORPUS, else ../shared/corpus/e2fsprogs), or NULL. */
 const char *bv_test_corpus_dir(void);
 
