@@ -116,7 +116,12 @@ static int path_add(struct bv_export *ex, struct bv_ext4 *fs, const char *path, 
 				 path, BV_EXPORT_DEPTH_MAX);
 			return -ENAMETOOLONG;
 		}
-		/* The prefix is never longer than PATH itself. */
+		/* A relative PATH gains a leading '/', so the prefix can outgrow PATH by one:
+		 * check before copying, never after. */
+		if (clen > EXT4_NAME_LEN || plen + 1 + clen >= sizeof(prefix)) {
+			snprintf(errbuf, errbuf_size, "export path %.64s...: name too long", path);
+			return -ENAMETOOLONG;
+		}
 		prefix[plen++] = '/';
 		memcpy(prefix + plen, c, clen);
 		plen += clen;

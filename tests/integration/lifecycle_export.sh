@@ -68,8 +68,10 @@ ok "export mode: only the exported tree, hidden paths ENOENT, symlinks resolved 
 
 # Refused exports: each is a start failure naming the path, with nothing left behind.
 n=0
+long=$(printf 'a%.0s' $(seq 1 4095))
 for case in "/unikernel/escape-abs:No such file" "/etc/../urunc.json:not allowed" \
-	"/boot/vmlinuz:/unikernel/bootdir/vmlinuz:another name"; do
+	"/boot/vmlinuz:/unikernel/bootdir/vmlinuz:another name" "$long:too long" \
+	"/$(printf 'b%.0s' $(seq 1 256)):too long"; do
 	n=$((n + 1))
 	want=${case##*:} paths=${case%:*}
 	sd=$tmp/r$n/bootviewfs mnt=$tmp/r$n/mnt
@@ -80,6 +82,6 @@ for case in "/unikernel/escape-abs:No such file" "/etc/../urunc.json:not allowed
 	state_is "$sd" failed || fail "export=$paths: state $(state_get "$sd" status)"
 	is_mounted "$mnt" && { fail "export=$paths: mounted"; umount -l "$mnt"; }
 	[ -e "$sd/control" ] && fail "export=$paths: control FIFO left"
-	ok "export=$paths refused: $(json_get "$line" error)"
+	ok "export=${paths:0:40} refused: $(json_get "$line" error | cut -c1-80)"
 done
 finish
