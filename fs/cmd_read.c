@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -733,9 +734,20 @@ static int extract_one(struct image *img, int destfd, const char *destname, cons
 	}
 
 	/* Write under a temporary name and rename: a reader of DESTDIR never sees half a
-	 * file, and a failure leaves the old file (if any) in place. */
-	snprintf(tmpname, sizeof(tmpname), ".bootviewfs-extract.%ld", (long)getpid());
-	fd = openat(dirfd, tmpname, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	 * file, and a failure leaves the old file (if any) in place. The name is random and
+	 * created with O_EXCL: whoever else can write to the directory cannot have planted a
+	 * hard link (O_NOFOLLOW does not stop those), a symlink or a FIFO there for us. */
+	fd = -1;
+	errno = EEXIST;
+	for (int tries = 0; fd < 0 && errno == EEXIST && tries < 16; tries++) {
+		uint64_t r = 0;
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			r ^= (uint64_t)getpid() << 32 ^ (uint64_t)tries;
+		snprintf(tmpname, sizeof(tmpname), ".bootviewfs-extract.%016llx",
+			 (unsigned long long)r);
+		fd = openat(dirfd, tmpname,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0) {
 		err = -errno;
 		fprintf(stderr, "bootviewfs: %s/%s: %s\n", destname, path, strerror(-err));
