@@ -17,6 +17,7 @@
 #include "fs/ext4_priv.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -70,6 +71,7 @@ struct jctx {
 
 	struct revoke *rv;
 	size_t rv_cap, rv_used;
+	uint64_t rv_records; /* revoke records read, all passes */
 
 	struct jent *ents;
 	size_t n_ents, cap_ents;
@@ -84,6 +86,16 @@ struct jctx {
 
 /* Escaped blocks (data starting with the JBD2 magic) are kept in memory: at most 64 MiB. */
 #define ESCAPED_MAX_BYTES (64u << 20)
+
+/* A crafted journal inode can map billions of log blocks onto the same few physical
+ * blocks, so the log's length says nothing about the work its walk costs. A real log has
+ * no more distinct blocks than the filesystem; past these caps the journal is refused.
+ * Log blocks walked per pass: 16 GiB of 4 KiB blocks, far beyond a real journal. */
+#define WALK_MAX (1u << 22)
+/* Journaled block copies recorded (64 MiB of entries). */
+#define ENTS_MAX (1u << 21)
+/* Revoke records read in all (each is a hash-table operation). */
+#define REVOKE_RECORDS_MAX (1u << 24)
 
 /* jbd2 compares transaction IDs modulo 2^32 (tid_gt / tid_geq). */
 static bool tid_gt(uint32_t x, uint32_t y)
@@ -326,6 +338,10 @@ static int scan_revoke(struct jctx *c, const uint8_t *b, uint32_t lblk, uint32_t
 		return bv_ext4_corrupt(c->fs,
 				       "journal: revoke block at log block %u: r_count %u past the block",
 				       lblk, rcount);
+	c->rv_records += rcount / rec;
+	if (c->rv_records > REVOKE_RECORDS_MAX)
+		return bv_ext4_corrupt(c->fs, "journal: more than %u revoke records",
+				       REVOKE_RECORDS_MAX);
 	for (size_t off = JBD2_REVOKE_HEADER_SIZE; off + rec <= rcount; off += rec) {
 		uint64_t blk = rec == 8 ? bv_be64(b + off) : bv_be32(b + off);
 		int err = rv_set(c, blk, seq);
@@ -338,6 +354,8 @@ static int scan_revoke(struct jctx *c, const uint8_t *b, uint32_t lblk, uint32_t
 
 static int ent_add(struct jctx *c, uint64_t blk, uint64_t jphys, uint8_t *copy)
 {
+	if (c->n_ents >= ENTS_MAX)
+		return bv_ext4_corrupt(c->fs, "journal: more than %u journaled blocks", ENTS_MAX);
 	if (c->n_ents == c->cap_ents) {
 		size_t cap = c->cap_ents ? c->cap_ents * 2 : 256;
 		struct jent *e = reallocarray(c->ents, cap, sizeof(*e));
@@ -466,6 +484,7 @@ static int do_pass(struct jctx *c, enum pass pass)
 	bool need_check_commit_time = false;
 	uint64_t walked = 0;
 	uint64_t limit = c->last - c->first;
+	uint64_t cap = c->fs->sb.s_blocks_count < WALK_MAX ? c->fs->sb.s_blocks_count : WALK_MAX;
 	struct bv_cache_ref ref;
 	int err = 0;
 
@@ -486,6 +505,12 @@ static int do_pass(struct jctx *c, enum pass pass)
 			bv_debug("journal: log wraps onto itself at transaction %u", next_id);
 			break;
 		}
+		/* Only a log longer than the filesystem or than WALK_MAX gets here: its
+		 * blocks cannot all be distinct, so it is crafted or broken. */
+		if (walked > cap)
+			return bv_ext4_corrupt(c->fs, "journal: log walk passes %" PRIu64
+					       " blocks; the filesystem has %" PRIu64,
+					       cap, c->fs->sb.s_blocks_count);
 		err = jread(c, lblk, &ref, NULL);
 		if (err)
 			return err;
