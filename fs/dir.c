@@ -651,12 +651,17 @@ static int dx_lookup(struct dirctx *d, const char *name, size_t len, uint32_t *i
 {
 	struct dx_frame frames[EXT4_HTREE_LEVEL] = { 0 };
 	struct bv_cache_ref leaf = { 0 };
-	uint64_t lblk, pblk, next;
+	uint64_t lblk, pblk, next, leaves = 0;
 	unsigned levels = 0;
 	uint32_t hash = 0;
 	int ret;
 
 	fail->lblk = 0;
+	/* An index needs its root block and at least one leaf inside i_size. */
+	if (d->nblocks < 2) {
+		fail->why = "indexed directory smaller than two blocks";
+		return DX_FALLBACK;
+	}
 	ret = dir_block_get(d, 0, &frames[0].ref, &pblk, &next);
 	if (ret < 0)
 		return ret;
@@ -676,8 +681,15 @@ static int dx_lookup(struct dirctx *d, const char *name, size_t len, uint32_t *i
 		frames[l].at = dx_search(&frames[l], hash);
 	}
 
-	/* Each step moves an index position forward, so this ends within the block count. */
+	/* Each step moves an index position forward, but index entries may name the same
+	 * leaf again and again: a sound index visits each leaf block at most once, so more
+	 * visits than the directory has blocks means a crafted one. */
 	for (;;) {
+		if (++leaves > d->nblocks) {
+			fail->why = "index visits more leaves than the directory has blocks";
+			ret = DX_FALLBACK;
+			goto out;
+		}
 		lblk = dx_block_at(&frames[levels], frames[levels].at);
 		ret = dir_block_get(d, lblk, &leaf, &pblk, &next);
 		if (ret < 0)
