@@ -248,7 +248,14 @@ static int walk_entries(struct dirctx *d, const uint8_t *data, size_t size, uint
 						d->dir->ino, (unsigned long long)blk, off, why);
 			return 0;
 		}
-		if (de.inode != 0 && base + off >= start) {
+		/* A name with '/' or NUL can name nothing: the kernel's VFS fails a whole
+		 * getdents on one (and the host does the same with a FUSE reply), so the
+		 * entry is reported and skipped rather than passed on. */
+		if (de.inode != 0 && (memchr(de.name, '/', de.name_len) ||
+				      memchr(de.name, '\0', de.name_len))) {
+			bv_ext4_corrupt(d->fs, "inode %u: directory entry at %llu has '/' or NUL "
+					"in its name", d->dir->ino, (unsigned long long)(base + off));
+		} else if (de.inode != 0 && base + off >= start) {
 			ret = fn(ctx, de.name, de.name_len, de.inode, de.file_type,
 				 base + off + de.rec_len);
 			if (ret)

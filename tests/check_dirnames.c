@@ -1,0 +1,90 @@
+/* Directory entries whose names hold '/' or NUL are reported and skipped: passed on, they
+ * would make the host kernel fail a whole readdir of the mount. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockio/source.h"
+#include "fs/ext4.h"
+#include "tests/testutil.h"
+
+struct seen {
+	bool ok, bad;
+};
+
+static int collect(void *ctx, const char *name, size_t len, uint32_t ino, uint8_t ft,
+		   uint64_t next_pos)
+{
+	struct seen *s = ctx;
+
+	(void)ino;
+	(void)ft;
+	(void)next_pos;
+	if (len == 2 && memcmp(name, "ok", 2) == 0)
+		s->ok = true;
+	if (memchr(name, '/', len) || memchr(name, '\0', len) ||
+	    (len == 3 && memcmp(name, "aXb", 3) == 0))
+		s->bad = true;
+	return 0;
+}
+
+/* Builds an image holding /ok and /aXb (checksums off, so only the name is wrong after
+ * the patch), replaces the X of the on-disk name with BYTE, and walks the root. */
+static void check_patched_name(char byte)
+{
+	char dir[4000];
+	struct bv_source *src;
+	struct bv_ext4 *fs;
+	struct bv_ext4_inode root;
+	struct seen seen = { 0 };
+	uint8_t *buf, *hit = NULL;
+	size_t len;
+	uint32_t ino;
+
+	snprintf(dir, sizeof(dir), "%s/dirnames-src", bv_test_tmpdir());
+	ck_assert_int_eq(bv_test_sh("mkdir -p '%s' && touch '%s/ok' '%s/aXb'", dir, dir, dir), 0);
+	const char *img = bv_test_mkfs("dirnames", "-O ^metadata_csum,^dir_index -b 4096", dir, "8M");
+	ck_assert_ptr_nonnull(img);
+	ck_assert_int_eq(bv_test_slurp(img, &buf, &len), 0);
+	/* The only place "aXb" appears is the directory entry's name. */
+	for (size_t i = 0; i + 3 <= len; i++)
+		if (memcmp(buf + i, "aXb", 3) == 0) {
+			ck_assert_ptr_null(hit);
+			hit = buf + i;
+		}
+	ck_assert_ptr_nonnull(hit);
+	hit[1] = (uint8_t)byte;
+
+	fs = bv_test_open_mem(buf, len, NULL, &src);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, BV_EXT4_ROOT_INO, &root), 0);
+	ck_assert_int_eq(bv_ext4_dir_iterate(fs, &root, 0, collect, &seen), 0);
+	ck_assert(seen.ok);
+	ck_assert(!seen.bad);
+	ck_assert_int_eq(bv_ext4_lookup(fs, &root, "ok", 2, &ino), 0);
+	bv_ext4_close(fs);
+	bv_source_close(src);
+	free(buf);
+}
+
+START_TEST(test_dirent_with_slash_in_name_is_skipped)
+{
+	check_patched_name('/');
+}
+END_TEST
+
+START_TEST(test_dirent_with_nul_in_name_is_skipped)
+{
+	check_patched_name('\0');
+}
+END_TEST
+
+static Suite *dirnames_suite(void)
+{
+	Suite *s = suite_create("dirnames");
+	TCase *tc = tcase_create("dirnames");
+	tcase_add_test(tc, test_dirent_with_slash_in_name_is_skipped);
+	tcase_add_test(tc, test_dirent_with_nul_in_name_is_skipped);
+	suite_add_tcase(s, tc);
+	return s;
+}
+BV_SUITE(dirnames_suite)
