@@ -446,6 +446,16 @@ static int copy_file(struct image *img, const struct bv_ext4_inode *inode, int f
 	uint64_t off = 0;
 
 	while (off < inode->size) {
+		struct bv_ext4_run run;
+
+		/* A hole is skipped whole, however long, without reading zeros through it. */
+		if (sparse && bv_ext4_file_run_get(img->fs, inode, off, SIZE_MAX, &run) == 0 &&
+		    run.zero && run.len > 0) {
+			if (lseek(fd, (off_t)run.len, SEEK_CUR) < 0)
+				return -errno;
+			off += run.len;
+			continue;
+		}
 		ssize_t n = bv_ext4_file_read(img->fs, inode, buf, COPY_CHUNK, off);
 		if (n < 0) {
 			*read_err = true;

@@ -181,6 +181,21 @@ static int decode(const struct bv_ext4_sb *sb, uint32_t ino, const uint8_t *raw,
 		in.size |= (uint64_t)bv_le32(raw + EXT4_INODE_I_SIZE_HIGH) << 32;
 	if (in.size > INT64_MAX)
 		BAD("bad i_size");
+	/* The kernel's iget refuses a regular file larger than the filesystem's maximum file
+	 * size (ext4_max_size): 2^32 - 1 blocks (the extent start field is 32 bits), and
+	 * without huge_file no more bytes than 2^32 - 1 sectors of blocks hold. Beyond it a
+	 * crafted size would have readers walk petabytes of holes. */
+	if (S_ISREG(in.mode)) {
+		unsigned blkbits = EXT4_MIN_BLOCK_LOG_SIZE + sb->s_log_block_size;
+		uint64_t max = ((1ull << 32) - 1) << blkbits;
+		if (!bv_ext4_has_ro_compat(sb, EXT4_FEATURE_RO_COMPAT_HUGE_FILE)) {
+			uint64_t limit = (((1ull << 32) - 1) >> (blkbits - 9)) << blkbits;
+			if (limit < max)
+				max = limit;
+		}
+		if (in.size > max)
+			BAD("i_size past the largest file this filesystem can hold");
+	}
 
 	/* ext4_inode_blocks: 48 bits with huge_file, counted in filesystem blocks when the
 	 * inode says so, else in 512-byte sectors. */
