@@ -364,7 +364,9 @@ int bv_ext4_xattr_ibody_find(struct bv_ext4 *fs, const struct bv_ext4_inode *ino
 		bv_ext4_brelse(fs, &r);
 		return -ENODATA;
 	}
-	out->value = e.value_inum ? NULL : xa.buf + xa.vbase + e.value_offs;
+	/* An empty value's offset is never checked (nothing is read there): form no
+	 * pointer from it. */
+	out->value = e.value_inum || !e.value_size ? NULL : xa.buf + xa.vbase + e.value_offs;
 	out->value_size = e.value_size;
 	out->value_inum = e.value_inum;
 	*ref = r;
