@@ -60,7 +60,6 @@ struct jc {
 	struct bv_source *src;
 	struct bv_ext4 *fs;
 	char err[256];
-	double open_secs;
 };
 
 static void put_le16(uint8_t *p, uint16_t v)
@@ -278,18 +277,11 @@ static void jc_build(struct jc *m, enum jc_fill fill, uint32_t repeats)
 		 bv_le32(m->buf + SB_OFF + SB_FEATURE_INCOMPAT) | EXT4_FEATURE_INCOMPAT_RECOVER);
 }
 
-/* Opens M's bytes, timing bv_ext4_open. Returns its result. */
+/* Opens M's bytes. Returns bv_ext4_open's result. */
 static int jc_open(struct jc *m)
 {
-	struct timespec t0, t1;
-	int err;
-
 	ck_assert_int_eq(bv_source_open_mem(m->buf, m->len, &m->src), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = bv_ext4_open(m->src, NULL, &m->fs, m->err, sizeof(m->err));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	m->open_secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	return err;
+	return bv_ext4_open(m->src, NULL, &m->fs, m->err, sizeof(m->err));
 }
 
 static void jc_close(struct jc *m)
@@ -311,12 +303,11 @@ static void jc_expect_refused(enum jc_fill fill)
 	/* Far more log blocks than the filesystem has: they cannot all be distinct. */
 	ck_assert_uint_gt(m.total, 100 * m.blocks);
 	err = jc_open(&m);
-	ck_assert_msg(err == -EUCLEAN, "open returned %d (%s) after %.2f s", err, m.err,
-		      m.open_secs);
+	/* Before the walk was capped this open took minutes: Check's per-test timeout is
+	 * what catches a regression, not a clock in here. */
+	ck_assert_msg(err == -EUCLEAN, "open returned %d (%s)", err, m.err);
 	ck_assert_ptr_null(m.fs);
 	ck_assert_msg(strstr(m.err, "log walk passes"), "wrong refusal: %s", m.err);
-	/* A bound of its own, in case the run disables Check's fork-mode timeout. */
-	ck_assert_msg(m.open_secs < 3.0, "refusal took %.2f s", m.open_secs);
 	jc_close(&m);
 }
 
