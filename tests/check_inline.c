@@ -55,17 +55,6 @@ static const char *img_make(const char *name, const char *opts)
 	return img;
 }
 
-static uint32_t ino_of(const char *img, const char *path)
-{
-	char req[128];
-	long long ino;
-
-	snprintf(req, sizeof(req), "stat %s", path);
-	ino = bv_test_debugfs_num(img, req, "Inode: ");
-	ck_assert(ino > 0);
-	return (uint32_t)ino;
-}
-
 static size_t inode_off(const char *img, const char *path)
 {
 	char req[128];
@@ -102,7 +91,7 @@ static void check_sizes(const char *img, const size_t *sizes, size_t n, bool fil
 		ck_assert_uint_eq(fread(want, 1, sizeof(want), f), sizes[i]);
 		fclose(f);
 		snprintf(path, sizeof(path), "/f%zu", sizes[i]);
-		ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, path), &inode), 0);
+		ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(img, path), &inode), 0);
 		ck_assert_msg(inode.flags & EXT4_INLINE_DATA_FL, "%s is not inline", path);
 		ck_assert_uint_eq(inode.size, sizes[i]);
 		ck_assert_int_eq(bv_ext4_inline_size(fs, &inode),
@@ -162,7 +151,7 @@ START_TEST(test_inline_refuses_inode_without_inline_flag)
 
 	ck_assert_ptr_nonnull(img);
 	fs = bv_test_open_file(img, NULL, &s);
-	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/f129"), &inode), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(img, "/f129"), &inode), 0);
 	ck_assert(!(inode.flags & EXT4_INLINE_DATA_FL));
 	ck_assert_int_eq(bv_ext4_inline_size(fs, &inode), -EINVAL);
 	ck_assert_int_eq(bv_ext4_inline_read(fs, &inode, b, sizeof(b), 0), -EINVAL);
@@ -183,7 +172,7 @@ START_TEST(test_inline_dir_reads_whole_inline_area)
 
 	ck_assert_ptr_nonnull(img);
 	fs = bv_test_open_file(img, NULL, &s);
-	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/d"), &inode), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(img, "/d"), &inode), 0);
 	ck_assert(inode.flags & EXT4_INLINE_DATA_FL);
 	n = bv_ext4_inline_size(fs, &inode);
 	ck_assert_int_ge(n, 60);
@@ -216,7 +205,7 @@ START_TEST(test_inline_read_follows_i_size_like_kernel)
 	ck_assert_int_eq(bv_test_slurp(copy, &buf, &len), 0);
 	fs = bv_test_open_mem(buf, len, &(struct bv_ext4_opts){ .skip_csum = false }, &s);
 
-	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(copy, "/f61"), &inode), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(copy, "/f61"), &inode), 0);
 	n = bv_ext4_inline_read(fs, &inode, ours, sizeof(ours), 0);
 	ck_assert_int_eq(n, 100);
 	ck_assert_int_eq(ours[61], 0);
@@ -235,7 +224,7 @@ START_TEST(test_inline_read_follows_i_size_like_kernel)
 		ck_assert_int_eq(memcmp(ours, kern, 100), 0);
 	}
 
-	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(copy, "/f100"), &inode), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(copy, "/f100"), &inode), 0);
 	ck_assert_int_eq(bv_ext4_inline_size(fs, &inode), 100);
 	ck_assert_int_eq(bv_ext4_inline_read(fs, &inode, ours, sizeof(ours), 0), 50);
 	bv_ext4_close(fs);
@@ -271,7 +260,7 @@ START_TEST(test_inline_rejects_missing_system_data)
 	e = data_entry(buf, inode_off(img, "/f100"));
 	buf[e + EXT4_XATTR_E_NAME + 3] = 'b'; /* "datb" */
 	fs = bv_test_open_mem(buf, len, &(struct bv_ext4_opts){ .skip_csum = true }, &s);
-	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/f100"), &inode), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(img, "/f100"), &inode), 0);
 	ck_assert_int_eq(bv_ext4_inline_size(fs, &inode), -EUCLEAN);
 	ck_assert_int_eq(bv_ext4_inline_read(fs, &inode, b, sizeof(b), 0), -EUCLEAN);
 	bv_ext4_close(fs);
@@ -294,7 +283,7 @@ START_TEST(test_inline_rejects_value_past_inode)
 	e = data_entry(buf, inode_off(img, "/f100"));
 	buf[e + EXT4_XATTR_E_VALUE_SIZE] = 200; /* 40 bytes stored, 200 claimed */
 	fs = bv_test_open_mem(buf, len, &(struct bv_ext4_opts){ .skip_csum = true }, &s);
-	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/f100"), &inode), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(img, "/f100"), &inode), 0);
 	ck_assert_int_eq(bv_ext4_inline_size(fs, &inode), -EUCLEAN);
 	ck_assert_int_eq(bv_ext4_inline_read(fs, &inode, b, sizeof(b), 0), -EUCLEAN);
 	bv_ext4_close(fs);
@@ -318,7 +307,7 @@ START_TEST(test_inline_rejects_value_in_ea_inode)
 	e = data_entry(buf, inode_off(img, "/f100"));
 	buf[e + EXT4_XATTR_E_VALUE_INUM] = 12;
 	fs = bv_test_open_mem(buf, len, &(struct bv_ext4_opts){ .skip_csum = true }, &s);
-	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/f100"), &inode), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(img, "/f100"), &inode), 0);
 	ck_assert_int_eq(bv_ext4_inline_size(fs, &inode), -EUCLEAN);
 	bv_ext4_close(fs);
 	bv_source_close(s);
@@ -369,7 +358,7 @@ START_TEST(test_inline_kernel_written_matches_kernel)
 		uint8_t got[300];
 
 		snprintf(path, sizeof(path), "/%s", names[i]);
-		ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, path), &inode), 0);
+		ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(img, path), &inode), 0);
 		/* The kernel turns a file inline at its first write: an empty one is not. */
 		if (klen[i] == 0) {
 			ck_assert_int_eq(bv_ext4_file_read(fs, &inode, got, sizeof(got), 0), 0);
@@ -387,7 +376,7 @@ START_TEST(test_inline_kernel_written_matches_kernel)
 		struct bv_ext4_inode dir;
 		uint8_t b[300];
 
-		ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/kd"), &dir), 0);
+		ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(img, "/kd"), &dir), 0);
 		ck_assert(dir.flags & EXT4_INLINE_DATA_FL);
 		ck_assert_int_eq(bv_ext4_inline_read(fs, &dir, b, sizeof(b), 0),
 				 bv_ext4_inline_size(fs, &dir));

@@ -370,17 +370,6 @@ static size_t inode_off(const char *img, const char *ino_spec)
 	return (size_t)blk * 4096 + (size_t)off;
 }
 
-static uint32_t ino_of(const char *img, const char *path)
-{
-	char req[128];
-	long long ino;
-
-	snprintf(req, sizeof(req), "stat %s", path);
-	ino = bv_test_debugfs_num(img, req, "Inode: ");
-	ck_assert(ino > 0);
-	return (uint32_t)ino;
-}
-
 /* Offset of PATH's xattr block in IMG. */
 static size_t acl_block_off(const char *img, const char *path)
 {
@@ -438,7 +427,7 @@ static void patched_load(struct patched *p, const char *img)
 static void patched_open(struct patched *p, const char *path, bool verify_csum)
 {
 	p->fs = bv_test_open_mem(p->buf, p->len, &(struct bv_ext4_opts){ .skip_csum = !verify_csum }, &p->src);
-	ck_assert_int_eq(bv_ext4_inode_get(p->fs, ino_of(p->img, path), &p->inode), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(p->fs, bv_test_debugfs_ino(p->img, path), &p->inode), 0);
 }
 
 static void patched_free(struct patched *p)
@@ -822,7 +811,7 @@ START_TEST(test_xattr_unsorted_block_matches_kernel)
 END_TEST
 
 /* The ea_inode of FILE's in-inode entry 0, and that entry's offset. */
-static uint32_t ea_ino_of(struct patched *p, const char *path, size_t *entry)
+static uint32_t ea_bv_test_debugfs_ino(struct patched *p, const char *path, size_t *entry)
 {
 	size_t e = ibody_first(p->buf, inode_off(p->img, path));
 	uint32_t ino = bv_le32(p->buf + e + EXT4_XATTR_E_VALUE_INUM);
@@ -844,7 +833,7 @@ START_TEST(test_xattr_ea_inode_requires_ea_inode_flag)
 		return;
 	}
 	patched_load(&p, img_ea());
-	snprintf(spec, sizeof(spec), "<%u>", ea_ino_of(&p, "/ea", &e));
+	snprintf(spec, sizeof(spec), "<%u>", ea_bv_test_debugfs_ino(&p, "/ea", &e));
 	ioff = inode_off(p.img, spec);
 	flags = bv_le32(p.buf + ioff + EXT4_INODE_I_FLAGS);
 	ck_assert(flags & EXT4_EA_INODE_FL);
@@ -872,7 +861,7 @@ START_TEST(test_xattr_ea_inode_rejects_size_mismatch)
 		return;
 	}
 	patched_load(&p, img_ea());
-	ea_ino_of(&p, "/ea", &e);
+	ea_bv_test_debugfs_ino(&p, "/ea", &e);
 	put32(p.buf + e + EXT4_XATTR_E_VALUE_SIZE, 40000);
 	patched_open(&p, "/ea", false);
 	ck_assert_int_eq(bv_ext4_xattr_get(p.fs, &p.inode, "user.big", v, sizeof(v)),
@@ -894,7 +883,7 @@ START_TEST(test_xattr_ea_inode_rejects_bad_value_hash)
 		return;
 	}
 	patched_load(&p, img_ea());
-	snprintf(req, sizeof(req), "blocks <%u>", ea_ino_of(&p, "/ea", &e));
+	snprintf(req, sizeof(req), "blocks <%u>", ea_bv_test_debugfs_ino(&p, "/ea", &e));
 	blk = bv_test_debugfs_num(p.img, req, "");
 	ck_assert(blk > 0);
 	p.buf[(size_t)blk * 4096 + 10] ^= 1;
@@ -918,7 +907,7 @@ START_TEST(test_xattr_get_name_rules)
 	img = img_common();
 	ck_assert_ptr_nonnull(img);
 	fs = bv_test_open_file(img, NULL, &s);
-	ck_assert_int_eq(bv_ext4_inode_get(fs, ino_of(img, "/small"), &inode), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, bv_test_debugfs_ino(img, "/small"), &inode), 0);
 	ck_assert_int_eq(bv_ext4_xattr_get(fs, &inode, "user.a", v, sizeof(v)), 5);
 	ck_assert_int_eq(bv_ext4_xattr_get(fs, &inode, "user.a", v, 4), -ERANGE);
 	ck_assert_int_eq(bv_ext4_xattr_get(fs, &inode, "user.b", v, sizeof(v)), -ENODATA);
@@ -1031,7 +1020,7 @@ START_TEST(test_xattr_mutated_areas_answer_or_refuse)
 	patched_load(&p, img_common());
 	for (f = 0; f < 3; f++) {
 		size_t ioff = inode_off(p.img, files[f]);
-		uint32_t ino = ino_of(p.img, files[f]);
+		uint32_t ino = bv_test_debugfs_ino(p.img, files[f]);
 		size_t blk = f == 0 ? acl_block_off(p.img, files[f]) : 0;
 		uint8_t *orig = malloc(p.len);
 

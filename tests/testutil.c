@@ -216,6 +216,17 @@ long long bv_test_debugfs_num(const char *img, const char *req, const char *key)
 	return v;
 }
 
+uint32_t bv_test_debugfs_ino(const char *img, const char *path)
+{
+	char req[PATH_MAX + 8];
+	long long ino;
+
+	snprintf(req, sizeof(req), "stat %s", path);
+	ino = bv_test_debugfs_num(img, req, "Inode: ");
+	ck_assert_msg(ino > 0, "debugfs finds no inode for %s in %s", path, img);
+	return (uint32_t)ino;
+}
+
 const char *bv_test_corpus_dir(void)
 {
 	static char dir[PATH_MAX];

@@ -65,6 +65,9 @@ void bv_test_loop_detach(const char *dev);
  * an image a test is about to break. */
 long long bv_test_debugfs_num(const char *img, const char *req, const char *key);
 
+/* The inode number of PATH in IMG, as debugfs's stat says; fails the test if there is none. */
+uint32_t bv_test_debugfs_ino(const char *img, const char *path);
+
 /* The e2fsprogs corpus directory (BV_CORPUS, else ../shared/corpus/e2fsprogs), or NULL. */
 const char *bv_test_corpus_dir(void);
 
