@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -123,6 +124,15 @@ static void dirctx_init(struct dirctx *d, struct bv_ext4 *fs, const struct bv_ex
 	d->nblocks = dir->size / d->bs;
 	if (d->nblocks > DIR_MAX_BLOCKS)
 		d->nblocks = DIR_MAX_BLOCKS;
+	/* Extents may map many logical blocks onto the same physical ones, so i_size bounds
+	 * nothing: a directory has no more distinct blocks than the filesystem, and past that
+	 * a crafted one would only make every walk repeat itself for minutes. */
+	if (d->nblocks > fs->sb.s_blocks_count) {
+		bv_ext4_corrupt(fs, "directory inode %u: i_size %" PRIu64 " is more blocks than the "
+				"filesystem has; reading the first %" PRIu64, dir->ino, dir->size,
+				fs->sb.s_blocks_count);
+		d->nblocks = fs->sb.s_blocks_count;
+	}
 	d->has_csum = bv_ext4_has_ro_compat(&fs->sb, EXT4_FEATURE_RO_COMPAT_METADATA_CSUM);
 	d->is_dx = bv_ext4_has_compat(&fs->sb, EXT4_FEATURE_COMPAT_DIR_INDEX) &&
 		   (dir->flags & EXT4_INDEX_FL);
