@@ -7,13 +7,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Opens DIR/NAME (creating it 0600, close-on-exec) and takes an exclusive flock.
- * With WAIT_MS < 0 waits forever, 0 not at all, else up to WAIT_MS milliseconds.
- * Returns the fd holding the lock, -EWOULDBLOCK when it is held elsewhere past the wait,
- * or -errno. */
-int bv_lock_take(const char *dir, const char *name, int wait_ms);
+/* The life lock: an exclusive flock on a new open file description of the state directory
+ * DFD (openat(DFD, ".")). Returns that fd (close-on-exec; the daemon's processes share it
+ * for their whole life), -EWOULDBLOCK when another daemon holds it, or -errno. */
+int bv_lock_life_take(int dfd);
 
-/* True when some process holds DIR/NAME (a missing file is not held). */
-bool bv_lock_is_held(const char *dir, const char *name);
+/* True when some process holds the life lock of the state directory DFD. */
+bool bv_lock_life_is_held(int dfd);
+
+/* True when /proc shows PID holding the life lock of DFD: one of its fds names the same
+ * directory (device and inode) and its fdinfo lists an flock on it. A pid read from
+ * state.json is signalled only when this holds. */
+bool bv_lock_pid_holds(pid_t pid, int dfd);
+
+/* DFD/stop.lock (created 0600 with O_NOFOLLOW|O_NONBLOCK; refused unless a regular file),
+ * exclusively flock'd; waits up to WAIT_MS (forever if negative). Returns the fd,
+ * -EWOULDBLOCK past the wait, or -errno. */
+int bv_lock_stop_take(int dfd, int wait_ms);
 
 #endif
