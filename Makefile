@@ -52,7 +52,7 @@ endif
 FS_GLUE   := fs/main.c fs/fuse_ops.c $(wildcard fs/cmd_*.c)
 LIB_SRCS  := $(wildcard blockio/*.c) $(filter-out $(FS_GLUE),$(wildcard fs/*.c)) \
              $(wildcard state/*.c)
-BIN_SRCS  := $(filter $(wildcard $(FS_GLUE)),$(FS_GLUE))
+BIN_SRCS  := $(filter $(wildcard $(FS_GLUE)),$(FS_GLUE)) $(wildcard fs/daemon/*.c)
 TEST_SRCS := $(wildcard tests/check_*.c) tests/testutil.c tests/sha256.c
 TOOL_SRCS := tests/dumptree.c tests/sha256.c
 

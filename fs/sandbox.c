@@ -1,30 +1,21 @@
-/* Confinement of the serving daemon: no_new_privs, capabilities dropped in every thread,
- * and a seccomp allow-list installed on every thread.
+/* The server's sandbox (fs/sandbox.h): entered once, single-threaded, before the image is
+ * read. Each step either holds or fails the call; only Landlock may be missing.
  *
- * Debugging: BOOTVIEWFS_NO_SANDBOX=1 skips all of it (a warning is logged);
- * BOOTVIEWFS_SANDBOX_LOG=1 installs the filter with SECCOMP_RET_LOG instead of EPERM, so a
- * missing syscall is logged by the kernel (dmesg: "audit: type=1326 ... syscall=N") and
- * still runs. That is how the list below was derived: the FUSE integration tests run with
- * the log mode on, and every syscall logged after readiness was examined.
- *
- * Landlock (writes only below the state directory) only without keep_unmount: a Landlock
- * domain that restricts any filesystem access also refuses umount(2) to its threads (the
- * sb_umount hook), and a root daemon must unmount itself on stop. */
+ * The seccomp list was derived by running the FUSE integration tests with
+ * BOOTVIEWFS_SANDBOX_LOG=1 (the filter logs instead of refusing) and examining every
+ * system call logged (dmesg: "audit: type=1326 ... syscall=N"). */
 #include "fs/sandbox.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <grp.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
-#include <linux/futex.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdatomic.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,32 +23,28 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
-
-#include "fs/log.h"
 
 #ifndef __X32_SYSCALL_BIT
 #define __X32_SYSCALL_BIT 0x40000000u
 #endif
 
-/* Newer than some distributions' headers: ABI 3 (Linux 6.2). */
-#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
-#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
-#endif
+/* Landlock rights newer than some distributions' headers (Debian 12 has ABI 2's). */
+#define BV_LL_FS_TRUNCATE (1ULL << 14)   /* ABI 3 */
+#define BV_LL_FS_IOCTL_DEV (1ULL << 15)  /* ABI 5 */
+#define BV_LL_NET_BIND_TCP (1ULL << 0)   /* ABI 4 */
+#define BV_LL_NET_CONNECT_TCP (1ULL << 1)
+#define BV_LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define BV_LL_SCOPE_SIGNAL (1ULL << 1)
 
-/* LeakSanitizer checks at exit from a helper process (clone without CLONE_THREAD) that
- * ptraces our threads: sanitizer builds (`make SAN=address`, tests only) let it. */
-#if defined(__SANITIZE_ADDRESS__)
-#define BV_SANDBOX_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BV_SANDBOX_LSAN 1
-#endif
-#endif
+/* struct landlock_ruleset_attr as of ABI 6; older kernels take a prefix of it. */
+struct bv_landlock_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
 
 #if defined(__x86_64__)
 #define BV_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -65,289 +52,191 @@
 #define BV_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-/* Threads the capability broadcast will handle; the daemon has at most 64 workers. */
-#define BV_SANDBOX_TASKS_MAX 512
-/* Passes over /proc/self/task before giving up on threads that keep appearing. */
-#define BV_SANDBOX_PASSES_MAX 16
-/* How long one thread may take to run the drop handler. */
-#define BV_SANDBOX_ACK_NS (2ll * 1000 * 1000 * 1000)
 #define BV_SANDBOX_FILTER_MAX 512
 
-/* ---- capabilities: per thread on Linux ---- */
-
-/* What each thread sets itself to; written before any thread is signalled. */
-static struct {
-	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
-	bool drop_bounding; /* only with CAP_SETPCAP, i.e. when the daemon runs as root */
-	int ruleset_fd;     /* Landlock ruleset every thread restricts itself to, or -1 */
-} plan = { .ruleset_fd = -1 };
-
-/* The last thread to finish the handler, and how it went (one request in flight). */
-static atomic_int ack_tid;
-static atomic_int ack_err;
-
-/* Async-signal-safe: only system calls. Confines the calling thread: no_new_privs,
- * Landlock when planned, capabilities. */
-static int thread_confine(void)
+static void __attribute__((format(printf, 3, 4)))
+say(char *buf, unsigned size, const char *fmt, ...)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	int err = 0;
+	va_list ap;
 
-	/* no_new_privs is per thread too; SECCOMP_FILTER_FLAG_TSYNC would set it later,
-	 * but a thread that is between the two steps should not be able to gain privileges. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		err = -errno;
-	/* Landlock domains are per thread as well, and need no_new_privs first. */
-	if (plan.ruleset_fd >= 0 && syscall(SYS_landlock_restrict_self, plan.ruleset_fd, 0) &&
-	    !err)
-		err = -errno;
-	/* The bounding set limits what an execve could grant; dropping needs CAP_SETPCAP,
-	 * hence before capset. PR_CAPBSET_READ fails (EINVAL) past the kernel's last cap. */
-	for (unsigned long cap = 0; plan.drop_bounding && cap < 64; cap++) {
-		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-
-		if (r < 0)
-			break;
-		if (r == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && !err)
-			err = -errno;
-	}
-	/* EINVAL before Linux 4.3, which has no ambient set to clear. */
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL &&
-	    !err)
-		err = -errno;
-	if (syscall(SYS_capset, &hdr, plan.caps) != 0 && !err)
-		err = -errno;
-	return err;
+	if (!buf || !size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
 }
 
-static void on_drop_signal(int sig)
+/* Reads a small /proc file whole (NUL-terminated). Returns the length or -errno. */
+static ssize_t proc_read(const char *path, char *buf, size_t size)
 {
-	int saved = errno;
-
-	(void)sig;
-	atomic_store(&ack_err, thread_confine());
-	atomic_store(&ack_tid, (int)syscall(SYS_gettid));
-	syscall(SYS_futex, (int *)&ack_tid, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-	errno = saved;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Signals thread TID to drop and waits for its answer. */
-static int task_signal(pid_t pid, pid_t tid, int sig)
-{
-	int64_t deadline = now_ns() + BV_SANDBOX_ACK_NS;
-
-	atomic_store(&ack_tid, 0);
-	if (syscall(SYS_tgkill, pid, tid, sig) != 0)
-		return errno == ESRCH ? 0 : -errno; /* ESRCH: it exited meanwhile */
-	for (;;) {
-		int seen = atomic_load(&ack_tid);
-		int64_t left = deadline - now_ns();
-		struct timespec ts;
-
-		if (seen == tid)
-			return atomic_load(&ack_err);
-		if (left <= 0)
-			return -ETIMEDOUT;
-		ts.tv_sec = left / 1000000000;
-		ts.tv_nsec = left % 1000000000;
-		syscall(SYS_futex, (int *)&ack_tid, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
-	}
-}
-
-/* Parses one "Name:\t<hex>" line of a status file. */
-static bool status_hex(const char *buf, const char *name, unsigned long long *v)
-{
-	const char *p = strstr(buf, name);
-
-	if (!p)
-		return false;
-	*v = strtoull(p + strlen(name), NULL, 16);
-	return true;
-}
-
-/* True when /proc/self/task/TID/status shows the thread already confined. A thread that
- * has exited counts as confined. */
-static bool task_is_confined(pid_t tid)
-{
-	unsigned long long prm, eff, inh, bnd, amb = 0, nnp;
-	uint64_t want = (uint64_t)plan.caps[1].permitted << 32 | plan.caps[0].permitted;
-	char path[64], buf[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	else
+		buf[n] = '\0';
 	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	if (!status_hex(buf, "\nCapPrm:", &prm) || !status_hex(buf, "\nCapEff:", &eff) ||
-	    !status_hex(buf, "\nCapInh:", &inh) || !status_hex(buf, "\nCapBnd:", &bnd) ||
-	    !status_hex(buf, "\nNoNewPrivs:", &nnp))
-		return false;
-	status_hex(buf, "\nCapAmb:", &amb);
-	return prm == want && eff == want && inh == 0 && amb == 0 && nnp == 1 &&
-	       (!plan.drop_bounding || bnd == 0);
+	return n;
 }
 
-static bool tid_seen(const pid_t *tids, unsigned n, pid_t tid)
+/* Capabilities, Landlock domains and no_new_privs belong to each thread: confining one of
+ * several would leave the others free, so a second thread is a caller's error. */
+static int single_threaded_check(char *errbuf, unsigned size)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (tids[i] == tid)
-			return true;
-	return false;
-}
+	char buf[4096];
+	const char *p;
+	ssize_t n = proc_read("/proc/self/status", buf, sizeof(buf));
 
-/* Capabilities belong to each thread, and libfuse's workers already run when the daemon
- * is ready (readiness is a stat answered by them), so every thread must drop its own: the
- * caller drops, then each other thread is sent a real-time signal whose handler drops
- * (libfuse workers block only SIGTERM, SIGINT, SIGHUP and SIGQUIT). A worker may spawn a
- * worker meanwhile, copying its not-yet-dropped capabilities, so passes over
- * /proc/self/task repeat until one finds nothing to do; threads created after that are
- * spawned by confined threads and inherit the confinement. */
-static int all_threads_drop(void)
-{
-	static pid_t done[BV_SANDBOX_TASKS_MAX];
-	struct sigaction sa = { .sa_handler = on_drop_signal, .sa_flags = SA_RESTART };
-	struct sigaction old, ign = { .sa_handler = SIG_IGN };
-	pid_t pid = getpid(), self = (pid_t)syscall(SYS_gettid);
-	unsigned ndone = 0;
-	int sig, err;
-
-	err = thread_confine();
-	if (err)
-		return err;
-	done[ndone++] = self;
-	/* A real-time signal nobody else handles; SA_RESTART so that the workers' blocking
-	 * reads of /dev/fuse resume instead of failing with EINTR. */
-	sigfillset(&sa.sa_mask);
-	for (sig = SIGRTMIN + 4; sig <= SIGRTMAX; sig++) {
-		if (sigaction(sig, NULL, &old) != 0)
-			return -errno;
-		if (old.sa_handler == SIG_DFL && !(old.sa_flags & SA_SIGINFO))
-			break;
+	if (n < 0) {
+		say(errbuf, size, "reading /proc/self/status: %s", strerror((int)-n));
+		return (int)n;
 	}
-	if (sig > SIGRTMAX)
+	p = strstr(buf, "\nThreads:");
+	if (!p || strtol(p + 9, NULL, 10) != 1) {
+		say(errbuf, size, "the process is not single-threaded");
 		return -EBUSY;
-	if (sigaction(sig, &sa, NULL) != 0)
-		return -errno;
-	for (unsigned pass = 0;; pass++) {
-		bool signalled = false;
-		struct dirent *de;
-		DIR *d;
-
-		if (pass == BV_SANDBOX_PASSES_MAX) {
-			err = -EAGAIN;
-			break;
-		}
-		d = opendir("/proc/self/task");
-		if (!d) {
-			err = -errno;
-			break;
-		}
-		while (!err && (de = readdir(d))) {
-			pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
-
-			if (tid <= 0 || tid == self)
-				continue;
-			/* Signal each thread once, and again if it still shows capabilities (a
-			 * reused thread id). */
-			if (tid_seen(done, ndone, tid) && task_is_confined(tid))
-				continue;
-			signalled = true;
-			err = task_signal(pid, tid, sig);
-			if (!err && !tid_seen(done, ndone, tid)) {
-				if (ndone == BV_SANDBOX_TASKS_MAX)
-					err = -E2BIG;
-				else
-					done[ndone++] = tid;
-			}
-		}
-		closedir(d);
-		if (err || !signalled)
-			break;
 	}
-	/* SIG_IGN discards a signal still pending in a thread that never answered, which
-	 * would otherwise kill the process once the default action is back. */
-	sigaction(sig, &ign, NULL);
-	sigaction(sig, &old, NULL);
-	return err;
-}
-
-/* Fills plan: permitted and effective are empty, or CAP_SYS_ADMIN alone when asked for
- * and held (a daemon started without it cannot keep it). */
-static int plan_make(bool keep_unmount)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct cur[_LINUX_CAPABILITY_U32S_3];
-
-	if (syscall(SYS_capget, &hdr, cur) != 0)
-		return -errno;
-	memset(plan.caps, 0, sizeof(plan.caps));
-	if (keep_unmount && (cur[CAP_TO_INDEX(CAP_SYS_ADMIN)].permitted &
-			     CAP_TO_MASK(CAP_SYS_ADMIN))) {
-		plan.caps[CAP_TO_INDEX(CAP_SYS_ADMIN)].permitted = CAP_TO_MASK(CAP_SYS_ADMIN);
-		plan.caps[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective = CAP_TO_MASK(CAP_SYS_ADMIN);
-	}
-	plan.drop_bounding = cur[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP);
 	return 0;
 }
 
-/* Landlock: of the filesystem accesses this kernel can restrict, the ones that change
- * something (and execute) are refused outside STATE_DIR; reading stays open, as root's DAC
- * already allows it and /proc, /etc/localtime and the like are read after ready. Leaves
- * plan.ruleset_fd at -1 where the kernel has no Landlock. */
-static int landlock_plan(const char *state_dir)
+/* True when this process may not call setgroups(2): a user namespace whose creator wrote
+ * "deny" to /proc/self/setgroups (as `unshare --map-root-user` does). */
+static bool setgroups_denied(void)
 {
-	struct landlock_ruleset_attr attr = { 0 };
-	struct landlock_path_beneath_attr rule = { .parent_fd = -1 };
+	char buf[16];
+
+	return proc_read("/proc/self/setgroups", buf, sizeof(buf)) > 0 &&
+	       strncmp(buf, "deny", 4) == 0;
+}
+
+/* Root gives up root: no bounding or ambient capability an exec could regain (needs
+ * CAP_SETPCAP, so before the uid changes), no supplementary group, then uid and gid
+ * nobody, which clears every capability on its own. In a user namespace that maps only
+ * uid 0 (rootless), nobody does not exist there: EINVAL, and the uid stays, since it maps
+ * to an ordinary user on the host. */
+static int identity_drop(struct bv_sandbox_report *rep, char *errbuf, unsigned size)
+{
+	uid_t r, e, s;
+
+	for (unsigned long cap = 0; cap < 64; cap++) {
+		int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (in < 0)
+			break; /* past the kernel's last capability */
+		if (in == 1 && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+			say(errbuf, size, "dropping capability %lu from the bounding set: %s", cap,
+			    strerror(errno));
+			return -errno;
+		}
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+		say(errbuf, size, "clearing the ambient set: %s", strerror(errno));
+		return -errno;
+	}
+	if (setgroups(0, NULL) != 0 && !(errno == EPERM && setgroups_denied())) {
+		say(errbuf, size, "setgroups: %s", strerror(errno));
+		return -errno;
+	}
+	if (setresgid(BV_SANDBOX_GID, BV_SANDBOX_GID, BV_SANDBOX_GID) != 0) {
+		if (errno != EINVAL) {
+			say(errbuf, size, "setresgid(%d): %s", BV_SANDBOX_GID, strerror(errno));
+			return -errno;
+		}
+	}
+	if (setresuid(BV_SANDBOX_UID, BV_SANDBOX_UID, BV_SANDBOX_UID) != 0) {
+		if (errno != EINVAL) {
+			say(errbuf, size, "setresuid(%d): %s", BV_SANDBOX_UID, strerror(errno));
+			return -errno;
+		}
+		rep->uid_unmapped = true;
+		return 0;
+	}
+	if (getresuid(&r, &e, &s) != 0 || r != BV_SANDBOX_UID || e != BV_SANDBOX_UID ||
+	    s != BV_SANDBOX_UID) {
+		say(errbuf, size, "the uid did not change to %d", BV_SANDBOX_UID);
+		return -EPERM;
+	}
+	rep->uid_changed = true;
+	return 0;
+}
+
+/* Every set empty, checked by reading them back. */
+static int caps_drop(char *errbuf, unsigned size)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+		say(errbuf, size, "clearing the ambient set: %s", strerror(errno));
+		return -errno;
+	}
+	if (syscall(SYS_capset, &hdr, data) != 0) {
+		say(errbuf, size, "capset: %s", strerror(errno));
+		return -errno;
+	}
+	if (syscall(SYS_capget, &hdr, data) != 0) {
+		say(errbuf, size, "capget: %s", strerror(errno));
+		return -errno;
+	}
+	for (unsigned i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		if (data[i].permitted || data[i].effective || data[i].inheritable) {
+			say(errbuf, size, "capabilities are still held after capset");
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+/* A Landlock domain with every right this kernel knows handled and no rule granting any:
+ * no file or directory can be opened, made, removed or executed, no TCP bound or
+ * connected, and (ABI 6) no signal or abstract UNIX socket reaches outside the domain.
+ * Already open fds keep working: Landlock checks opens, not reads. */
+static int landlock_enter(struct bv_sandbox_report *rep, char *errbuf, unsigned size)
+{
+	struct bv_landlock_attr attr = { 0 };
+	size_t attr_size = sizeof(attr.handled_access_fs);
 	long abi;
-	int fd, err = 0;
+	int fd;
 
 	abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi < 1) {
-		bv_debug("sandbox: no Landlock here: %s", strerror(errno));
+		rep->landlock_abi = 0; /* ENOSYS or EOPNOTSUPP: not built or not enabled */
 		return 0;
 	}
-	attr.handled_access_fs =
-		LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-		LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
-		LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |
-		LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
-		LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
-		LANDLOCK_ACCESS_FS_MAKE_SYM;
+	attr.handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1: bits 0-12 */
 	if (abi >= 2)
 		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
 	if (abi >= 3)
-		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
-	if (fd < 0)
-		return -errno;
-	if (state_dir) {
-		rule.parent_fd = open(state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		rule.allowed_access = attr.handled_access_fs & ~LANDLOCK_ACCESS_FS_EXECUTE;
-		if (rule.parent_fd < 0 ||
-		    syscall(SYS_landlock_add_rule, fd, LANDLOCK_RULE_PATH_BENEATH, &rule, 0))
-			err = -errno;
-		if (rule.parent_fd >= 0)
-			close(rule.parent_fd);
+		attr.handled_access_fs |= BV_LL_FS_TRUNCATE;
+	if (abi >= 5)
+		attr.handled_access_fs |= BV_LL_FS_IOCTL_DEV;
+	if (abi >= 4) {
+		attr.handled_access_net = BV_LL_NET_BIND_TCP | BV_LL_NET_CONNECT_TCP;
+		attr_size = offsetof(struct bv_landlock_attr, scoped);
 	}
-	if (err) {
+	if (abi >= 6) {
+		attr.scoped = BV_LL_SCOPE_ABSTRACT_UNIX | BV_LL_SCOPE_SIGNAL;
+		attr_size = sizeof(attr);
+	}
+	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
+	if (fd < 0) {
+		say(errbuf, size, "Landlock ruleset (ABI %ld): %s", abi, strerror(errno));
+		return -errno;
+	}
+	if (syscall(SYS_landlock_restrict_self, fd, 0) != 0) {
+		int err = -errno;
+
 		close(fd);
+		say(errbuf, size, "Landlock restrict_self: %s", strerror(-err));
 		return err;
 	}
-	plan.ruleset_fd = fd;
+	close(fd);
+	rep->landlock_abi = (int)abi;
 	return 0;
 }
 
@@ -407,18 +296,27 @@ static void fail_with(struct filter *f, long nr, int err)
 	emit(f, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | ((uint32_t)err & SECCOMP_RET_DATA));
 }
 
-static void filter_build(struct filter *f)
+/* Syscall NR is allowed when argument ARG has none of the bits of MASK set, denied
+ * otherwise. */
+static void allow_if_clear(struct filter *f, long nr, unsigned arg, uint32_t mask)
 {
-	/* Roughly by frequency: the serving loop's calls come first. */
+	emit(f, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)nr);
+	emit(f, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)ARG_LO(arg));
+	emit(f, BPF_JMP | BPF_JSET | BPF_K, 0, 1, mask);
+	emit(f, BPF_RET | BPF_K, 0, 0, f->deny);
+	emit(f, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+	nr_load(f);
+}
+
+static void filter_build(struct filter *f, const struct bv_sandbox_opts *opts)
+{
+	/* Roughly by frequency: the serving loop's calls come first. Nothing here writes to a
+	 * path, opens for writing, changes an id or a mount, or reaches a socket. */
 	static const long plain[] = {
-		SYS_read, SYS_readv, SYS_pread64, SYS_preadv, SYS_write, SYS_writev,
-		SYS_pwrite64, SYS_futex, SYS_splice, SYS_vmsplice, SYS_tee, SYS_pipe2,
-		SYS_ppoll, SYS_epoll_pwait, SYS_epoll_ctl, SYS_epoll_create1,
+		SYS_read, SYS_readv, SYS_pread64, SYS_preadv, SYS_futex, SYS_splice,
+		SYS_vmsplice, SYS_tee, SYS_pipe2, SYS_ppoll,
 #ifdef SYS_poll
 		SYS_poll,
-#endif
-#ifdef SYS_epoll_wait
-		SYS_epoll_wait,
 #endif
 #ifdef SYS_pipe
 		SYS_pipe,
@@ -427,34 +325,10 @@ static void filter_build(struct filter *f)
 		SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_sigaltstack,
 		SYS_restart_syscall, SYS_exit, SYS_exit_group, SYS_gettid, SYS_getpid,
 		SYS_getuid, SYS_geteuid, SYS_getgid, SYS_getegid, SYS_close, SYS_fstat,
-		SYS_newfstatat, SYS_statx, SYS_fstatfs, SYS_statfs, SYS_lseek, SYS_fcntl,
-		SYS_dup, SYS_dup3, SYS_getdents64, SYS_readlinkat, SYS_faccessat,
-#ifdef SYS_faccessat2
-		SYS_faccessat2,
-#endif
+		SYS_newfstatat, SYS_statx, SYS_lseek, SYS_fcntl, SYS_dup, SYS_dup3,
 #ifdef SYS_dup2
 		SYS_dup2,
 #endif
-#ifdef SYS_stat
-		SYS_stat, SYS_lstat,
-#endif
-#ifdef SYS_readlink
-		SYS_readlink,
-#endif
-#ifdef SYS_access
-		SYS_access,
-#endif
-		/* state.json in the state directory: written aside, renamed over. */
-		SYS_openat, SYS_renameat, SYS_unlinkat, SYS_mkdirat, SYS_fsync, SYS_fdatasync,
-		SYS_fchmod, SYS_ftruncate,
-#ifdef SYS_renameat2
-		SYS_renameat2,
-#endif
-#ifdef SYS_open
-		SYS_open, SYS_rename, SYS_unlink, SYS_mkdir,
-#endif
-		/* Stopping: libfuse unmounts the mount point itself when root. */
-		SYS_umount2,
 		SYS_getrandom, SYS_clock_gettime, SYS_clock_getres, SYS_gettimeofday,
 		SYS_clock_nanosleep, SYS_nanosleep, SYS_sched_yield, SYS_sched_getaffinity,
 		SYS_set_robust_list, SYS_get_robust_list,
@@ -464,16 +338,21 @@ static void filter_build(struct filter *f)
 #ifdef SYS_time
 		SYS_time,
 #endif
-		SYS_membarrier, SYS_uname, SYS_getcwd,
-		/* syslog(3): a datagram to /dev/log (socket() itself is checked below). */
-		SYS_connect, SYS_sendto, SYS_sendmsg,
+		SYS_membarrier, SYS_uname, SYS_getrusage, SYS_capget,
 	};
-	/* glibc names threads and stacks through prctl; nothing else of it is needed. */
+	/* glibc names threads through prctl; nothing else of it is needed. */
 	static const uint32_t prctl_ok[] = { PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE };
-	/* isatty(3) from stdio on a terminal or /dev/null (foreground logging). */
+	/* isatty(3), from stdio. */
 	static const uint32_t ioctl_ok[] = { TCGETS };
-	static const uint32_t socket_ok[] = { AF_UNIX };
+	/* Any of these in open's flags means more than reading. */
+	const uint32_t open_write = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
+				    __O_TMPFILE | O_PATH;
+	uint32_t wfds[BV_SANDBOX_FDS_MAX], chan[1] = { (uint32_t)opts->chan_fd };
 	uint32_t self[1] = { (uint32_t)getpid() };
+	unsigned nw = 0;
+
+	for (unsigned i = 0; i < opts->nwrite_fds && i < BV_SANDBOX_FDS_MAX; i++)
+		wfds[nw++] = (uint32_t)opts->write_fds[i];
 
 	/* Another architecture's numbers would mean other calls: refuse them all. */
 	emit(f, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, arch));
@@ -487,18 +366,24 @@ static void filter_build(struct filter *f)
 #endif
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		allow(f, plain[i]);
-#ifdef BV_SANDBOX_LSAN
-	allow(f, SYS_clone);
-	allow(f, SYS_ptrace);
-	allow(f, SYS_wait4);
-	allow(f, SYS_getppid);
-	allow(f, SYS_prctl);
-#ifdef SYS_getdents
-	allow(f, SYS_getdents); /* its thread lister */
+	/* Writes only to the fds the server owns (FUSE replies, the keeper's pipe): every
+	 * other fd it holds is read-only anyway, and nothing new can be opened for writing. */
+	if (nw) {
+		allow_if_arg(f, SYS_write, 0, wfds, nw);
+		allow_if_arg(f, SYS_writev, 0, wfds, nw);
+	}
+	if (opts->chan_fd >= 0) {
+		allow_if_arg(f, SYS_sendto, 0, chan, 1);
+		allow_if_arg(f, SYS_sendmsg, 0, chan, 1);
+		allow_if_arg(f, SYS_recvmsg, 0, chan, 1);
+		allow_if_arg(f, SYS_recvfrom, 0, chan, 1);
+	}
+	allow_if_clear(f, SYS_openat, 2, open_write);
+#ifdef SYS_open
+	allow_if_clear(f, SYS_open, 1, open_write);
 #endif
-#endif
-	/* clone only for threads: fork would escape nothing (the child inherits all this),
-	 * but a daemon has no reason to. */
+	/* clone only for threads: a child would inherit all this, but a server has no reason
+	 * to fork. */
 	emit(f, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, SYS_clone);
 	emit(f, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)ARG_LO(0));
 	emit(f, BPF_JMP | BPF_JSET | BPF_K, 1, 0, CLONE_THREAD);
@@ -512,44 +397,43 @@ static void filter_build(struct filter *f)
 #endif
 	/* Signals only to ourselves (abort, raise, pthread_kill). */
 	allow_if_arg(f, SYS_tgkill, 0, self, 1);
-	nr_load(f);
 	allow_if_arg(f, SYS_kill, 0, self, 1);
-	nr_load(f);
 	allow_if_arg(f, SYS_prctl, 0, prctl_ok, sizeof(prctl_ok) / sizeof(prctl_ok[0]));
-	nr_load(f);
 	allow_if_arg(f, SYS_ioctl, 1, ioctl_ok, sizeof(ioctl_ok) / sizeof(ioctl_ok[0]));
-	nr_load(f);
-	allow_if_arg(f, SYS_socket, 0, socket_ok, 1);
 	emit(f, BPF_RET | BPF_K, 0, 0, f->deny);
 }
 
-static int filter_install(bool log_mode)
+static int filter_install(const struct bv_sandbox_opts *opts, bool log_mode, char *errbuf,
+			  unsigned size)
 {
 	static struct filter f;
 	struct sock_fprog prog;
-	long r;
 
 	memset(&f, 0, sizeof(f));
 	f.deny = log_mode ? SECCOMP_RET_LOG : SECCOMP_RET_ERRNO | EPERM;
-	filter_build(&f);
-	if (f.overflow)
+	filter_build(&f, opts);
+	if (f.overflow) {
+		say(errbuf, size, "seccomp filter longer than %d instructions", BV_SANDBOX_FILTER_MAX);
 		return -E2BIG;
+	}
 	prog.len = (unsigned short)f.n;
 	prog.filter = f.insn;
-	/* TSYNC puts the filter, and no_new_privs, on every thread of the process at once;
-	 * a positive return names a thread that could not be synchronised. */
-	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
-	if (r < 0)
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+		say(errbuf, size, "seccomp: %s", strerror(errno));
 		return -errno;
-	return r > 0 ? -EAGAIN : 0;
+	}
+	return 0;
 }
 
 #else
 
-static int filter_install(bool log_mode)
+static int filter_install(const struct bv_sandbox_opts *opts, bool log_mode, char *errbuf,
+			  unsigned size)
 {
+	(void)opts;
 	(void)log_mode;
-	return -EOPNOTSUPP; /* no syscall table for this architecture */
+	say(errbuf, size, "no seccomp system call table for this architecture");
+	return -EOPNOTSUPP;
 }
 
 #endif
@@ -561,51 +445,48 @@ static bool env_set(const char *name)
 	return v && *v && strcmp(v, "0") != 0;
 }
 
-int bv_sandbox_enter(const struct bv_sandbox_opts *opts)
+int bv_sandbox_enter(const struct bv_sandbox_opts *opts, struct bv_sandbox_report *report,
+		     char *errbuf, unsigned errbuf_size)
 {
-	bool landlocked = false;
-	int err, first = 0;
+	struct bv_sandbox_report rep = { 0 };
+	int err;
 
 	if (env_set("BOOTVIEWFS_NO_SANDBOX")) {
-		bv_warn("sandbox disabled by BOOTVIEWFS_NO_SANDBOX");
-		return 0;
+		rep.disabled = true;
+		err = 0;
+		goto out;
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-		err = -errno;
-		/* The filter cannot go on without it either. */
-		bv_err("sandbox: no_new_privs: %s", strerror(-err));
-		return err;
+	if (opts->nwrite_fds > BV_SANDBOX_FDS_MAX) {
+		say(errbuf, errbuf_size, "more than %d writable fds", BV_SANDBOX_FDS_MAX);
+		return -EINVAL;
 	}
-	/* Each step is worth having alone: go on after a failure, report the first. */
-	err = plan_make(opts->keep_unmount);
-	if (!err && !opts->keep_unmount) {
-		err = landlock_plan(opts->state_dir);
-		if (err) {
-			bv_err("sandbox: Landlock ruleset: %s", strerror(-err));
-			first = err;
-			err = 0; /* the rest is worth having without it */
-		}
-	}
-	landlocked = plan.ruleset_fd >= 0;
+	err = single_threaded_check(errbuf, errbuf_size);
+	if (!err && geteuid() == 0)
+		err = identity_drop(&rep, errbuf, errbuf_size);
 	if (!err)
-		err = all_threads_drop();
-	if (plan.ruleset_fd >= 0)
-		close(plan.ruleset_fd);
-	plan.ruleset_fd = -1;
-	if (err) {
-		bv_err("sandbox: dropping capabilities: %s", strerror(-err));
-		if (!first)
-			first = err;
+		err = caps_drop(errbuf, errbuf_size);
+	if (!err && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		err = -errno;
+		say(errbuf, errbuf_size, "no_new_privs: %s", strerror(-err));
 	}
-	err = filter_install(env_set("BOOTVIEWFS_SANDBOX_LOG"));
-	if (err) {
-		bv_err("sandbox: seccomp filter: %s", strerror(-err));
-		if (!first)
-			first = err;
+	/* Not dumpable: no process of the same uid (nobody is shared with other daemons) may
+	 * ptrace us or read our memory through /proc. */
+	if (!err && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		err = -errno;
+		say(errbuf, errbuf_size, "PR_SET_DUMPABLE: %s", strerror(-err));
 	}
-	if (!first)
-		bv_debug("sandbox: capabilities dropped%s, %sseccomp filter on every thread",
-			 opts->keep_unmount ? " but CAP_SYS_ADMIN" : "",
-			 landlocked ? "Landlock and " : "");
-	return first;
+	/* A uid change clears the parent-death signal: set it after. */
+	if (!err && opts->parent_death_signal &&
+	    prctl(PR_SET_PDEATHSIG, opts->parent_death_signal, 0, 0, 0) != 0) {
+		err = -errno;
+		say(errbuf, errbuf_size, "PR_SET_PDEATHSIG: %s", strerror(-err));
+	}
+	if (!err)
+		err = landlock_enter(&rep, errbuf, errbuf_size);
+	if (!err)
+		err = filter_install(opts, env_set("BOOTVIEWFS_SANDBOX_LOG"), errbuf, errbuf_size);
+out:
+	if (!err && report)
+		*report = rep;
+	return err;
 }

@@ -1,40 +1,71 @@
-/* Confinement of the serving daemon (DESIGN.md section 7): once the mount is serving, the
- * daemon needs little more than its device fd and /dev/fuse, so it gives up the rest.
+/* Confinement of the process that parses the image (DESIGN.md section 7).
  *
- * Debugging: BOOTVIEWFS_NO_SANDBOX=1 in the daemon's environment skips the sandbox (with a
- * warning); BOOTVIEWFS_SANDBOX_LOG=1 makes the seccomp filter log (dmesg, audit type 1326)
- * instead of refusing, to find a system call the list lacks. */
+ * The daemon is two processes (fs/daemon/): a keeper that mounts, unmounts and keeps the
+ * state directory but never reads a byte of the image, and the server, which parses the
+ * image and answers FUSE requests. The server enters this sandbox right after it is forked,
+ * while it is still single-threaded and before it has read anything from the image, so
+ * that everything it ever does with untrusted bytes (superblock, journal replay,
+ * --require and --export resolution, every request) runs confined:
+ *
+ *   - started as root: the bounding and ambient sets emptied, supplementary groups dropped,
+ *     uid and gid set to BV_SANDBOX_UID (nobody); in a user namespace that does not map
+ *     that uid (rootless: `unshare --map-root-user`) the uid stays, since it is already
+ *     an unprivileged one on the host;
+ *   - no capability at all (permitted, effective, inheritable, ambient), not dumpable;
+ *   - no_new_privs;
+ *   - Landlock, where the kernel has it: every filesystem access refused (the process
+ *     opens nothing after this), TCP refused, and no signal or abstract socket outside its
+ *     own domain;
+ *   - a seccomp allow-list: write(2) only to the fds in OPTS, send/receive only on OPTS's
+ *     channel, openat only read-only, threads but no fork or exec, signals only to itself,
+ *     and none of pwrite, fchmod, unlink, rename, mount, umount, socket, connect, flock,
+ *     setuid, ptrace. Anything else fails with EPERM.
+ *
+ * It fails closed: if a step that every supported kernel has (ids, capabilities,
+ * no_new_privs, seccomp) fails, the call fails and the server must exit. Landlock is the
+ * one optional step (Linux 5.13 and later, and only where the LSM is enabled): without it
+ * the uid change and seccomp still stand, and the caller is told.
+ *
+ * Debugging: BOOTVIEWFS_NO_SANDBOX=1 in the environment skips all of it (with a warning);
+ * BOOTVIEWFS_SANDBOX_LOG=1 makes the seccomp filter log (dmesg, audit type 1326) instead of
+ * refusing, to find a system call the list lacks.
+ */
 #ifndef BV_FS_SANDBOX_H
 #define BV_FS_SANDBOX_H
 
 #include <stdbool.h>
 
+/* The uid and gid a root-started server becomes: the nobody user of Debian and most
+ * distributions, which owns no file the server could use. */
+#define BV_SANDBOX_UID 65534
+#define BV_SANDBOX_GID 65534
+#define BV_SANDBOX_FDS_MAX 8
+
 struct bv_sandbox_opts {
-	/* Keep CAP_SYS_ADMIN (and only it) so the daemon can unmount itself on "stop"
-	 * when it runs as root. Without it, the stop ladder's lazy unmount does the job.
-	 * Ignored when the process does not hold CAP_SYS_ADMIN. */
-	bool keep_unmount;
-	/* The state directory (NULL if none): the only place the daemon may still create,
-	 * write or rename files (state.json, log). Enforced with Landlock, where the kernel
-	 * has it, and only without keep_unmount: a Landlock domain also forbids umount(2). */
-	const char *state_dir;
+	/* The only fds write(2)/writev(2) may target: the FUSE device, stderr (a pipe to the
+	 * keeper). At most BV_SANDBOX_FDS_MAX. */
+	const int *write_fds;
+	unsigned nwrite_fds;
+	/* The socket to the keeper: the only fd sendto/sendmsg/recvmsg may use; -1 none. */
+	int chan_fd;
+	/* PR_SET_PDEATHSIG, set after the uid change (which clears it); 0 none. */
+	int parent_death_signal;
 };
 
-/* Enters the sandbox: PR_SET_NO_NEW_PRIVS; in every thread, capabilities down to those
- * OPTS keep (permitted and effective; inheritable, ambient and, with CAP_SETPCAP, the
- * bounding set emptied); then a seccomp allow-list of the system calls a serving daemon
- * makes, on every thread at once (SECCOMP_FILTER_FLAG_TSYNC): any other call fails with
- * EPERM rather than killing the process (execve, mount, fork, ptrace, non-UNIX sockets,
- * signals to other processes...).
- *
- * Threads: may be called with other threads running (the daemon calls it from its ready
- * thread while libfuse's workers serve). Capabilities and Landlock are per thread, so each
- * other thread is sent a real-time signal (the first of SIGRTMIN+4..SIGRTMAX with the
- * default disposition, which is restored afterwards) whose handler confines that thread;
- * threads must not block it. Threads created afterwards inherit everything. Call once.
- *
- * Returns 0 or -errno (logged here); on failure the caller logs and goes on serving
- * (confinement is defence in depth, not correctness), with whatever steps succeeded. */
-int bv_sandbox_enter(const struct bv_sandbox_opts *opts);
+/* What bv_sandbox_enter did, for the log. */
+struct bv_sandbox_report {
+	bool disabled;         /* BOOTVIEWFS_NO_SANDBOX */
+	bool uid_changed;      /* now BV_SANDBOX_UID */
+	bool uid_unmapped;     /* root of a user namespace that does not map it: uid kept */
+	int landlock_abi;      /* 0: this kernel has no Landlock */
+};
+
+/* Enters the sandbox described above. The calling process must be single-threaded
+ * (-EBUSY otherwise: capabilities and Landlock are per thread, and threads made later
+ * inherit everything). Call once. Returns 0, or -errno with the process partly confined:
+ * the caller must then exit without touching the image. Logs nothing; REPORT (may be
+ * NULL) says what was done, and ERRBUF which step failed. */
+int bv_sandbox_enter(const struct bv_sandbox_opts *opts, struct bv_sandbox_report *report,
+		     char *errbuf, unsigned errbuf_size);
 
 #endif

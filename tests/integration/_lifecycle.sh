@@ -99,7 +99,8 @@ print(v)' "$1" "$2"
 state_get() { json_get "$(cat "$1/state.json" 2>/dev/null || echo '{}')" "$2" 2>/dev/null; }
 state_is() { [ "$(state_get "$1" status)" = "$2" ]; }
 
-lock_held() { [ -e "$1/lock" ] && ! flock -n "$1/lock" true 2>/dev/null; }
+# The life lock is an flock on the state directory itself.
+lock_held() { [ -d "$1" ] && ! flock -n "$1" true 2>/dev/null; }
 image_free() {
 	local f
 	for f in /proc/[0-9]*/fd/*; do
