@@ -31,7 +31,7 @@ chmod 644 "$img"
 img_sum=$(sha256sum <"$img")
 _views+=("$sd")
 
-line=$(start_view --state-dir "$sd" --id esc --require /unikernel/kernel "$img" "$mnt")
+line=$(start_view --state-dir "$sd" --id esc --require /unikernel/kernel --export-all "$img" "$mnt")
 [ "$(json_get "$line" status 2>/dev/null)" = ready ] ||
 	die "view not ready: $line $(cat "$tmp/start.err")"
 pid=$(state_get "$sd" server_pid)
