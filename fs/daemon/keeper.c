@@ -720,9 +720,14 @@ out:
 		close(k.control_fd);
 		unlinkat(k.dfd, "control", 0);
 	}
-	if (status == BV_EXIT_OK && k.opened && !mc->fake)
-		bv_info("stopped: %s unmounted, %s closed", k.mnt ? k.mnt : mc->mountpoint,
-			k.src_abs);
+	if (status == BV_EXIT_OK && k.src_abs && !mc->fake) {
+		if (k.st->fuse_conn >= 0 || k.serving)
+			bv_info("stopped: %s unmounted, %s closed", k.mnt ? k.mnt : mc->mountpoint,
+				k.src_abs);
+		else
+			bv_info("stopped: %s closed; nothing was mounted (stopped while starting)",
+				k.src_abs);
+	}
 	if (k.st && k.have_state) {
 		/* The device is closed (the server is gone): only now may state.json say so. */
 		if (status == BV_EXIT_OK)

@@ -223,6 +223,37 @@ static bool can_mount(void)
  * path is /proc/self/fd/N: the directory we opened and checked, whatever happens to the
  * path meanwhile. fusermount3 refuses that form (it lstat()s the magic link), and makes its
  * own checks instead: it enters the directory, and mounts only where the user may write. */
+/* Where mount(2) is not ours to call, FUSE needs two things from the system: a /dev/fuse
+ * we may open and the setuid fusermount3. Say which is missing, in one sentence, before
+ * libfuse says it in two. */
+static int fuse_usable(struct keeper *k)
+{
+	static const char *const dirs[] = { "/usr/bin/", "/bin/", "/usr/local/bin/", NULL };
+	bool helper = false;
+
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		bv_keeper_fail(k, "cannot use FUSE: /dev/fuse: %s (uid %u may not open it; ask for "
+			       "access to /dev/fuse, 0666 on a stock system, or run as root)",
+			       strerror(errno), (unsigned)geteuid());
+		return -EACCES;
+	}
+	if (can_mount())
+		return 0;
+	for (unsigned i = 0; dirs[i] && !helper; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "%sfusermount3", dirs[i]);
+		helper = access(path, X_OK) == 0;
+	}
+	if (!helper) {
+		bv_keeper_fail(k, "cannot mount as uid %u: fusermount3 is not installed (Debian: "
+			       "apt-get install fuse3), or run as root",
+			       (unsigned)geteuid());
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int bv_keeper_mount(struct keeper *k)
 {
 	static const struct fuse_lowlevel_ops no_ops;
@@ -234,6 +265,9 @@ int bv_keeper_mount(struct keeper *k)
 	int fd = -EIO, err;
 
 
+	err = fuse_usable(k);
+	if (err)
+		return err;
 	err = fuse_opts_build(k, &opts);
 	if (!err && (fuse_opt_add_arg(&args, "bootviewfs") || fuse_opt_add_arg(&args, "-o") ||
 		     fuse_opt_add_arg(&args, opts.s)))

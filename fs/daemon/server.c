@@ -279,6 +279,14 @@ static void __attribute__((noreturn)) serve(struct server *s, int slot)
 	bv_fuse_export_set(s->bf, exp);
 	if (fuse_opt_add_arg(&args, "bootviewfs") || (mc->debug && fuse_opt_add_arg(&args, "-d")))
 		fail(s, "out of memory");
+	/* The keeper mounted with max_read=; libfuse wants this session to say the same. */
+	if (mc->max_read) {
+		char opt[32];
+
+		snprintf(opt, sizeof(opt), "-omax_read=%u", mc->max_read);
+		if (fuse_opt_add_arg(&args, opt))
+			fail(s, "out of memory");
+	}
 	s->se = bv_fuse_session_new(s->bf, &args);
 	if (!s->se)
 		fail(s, "cannot create the FUSE session");
@@ -313,7 +321,13 @@ void bv_server_main(struct bv_mount_cmd *mc, struct bv_source *src, int chan, in
 	char errbuf[256] = "";
 	int keep[3] = { chan, bv_source_fd(src), lock_fd };
 	int slot, wfds[2];
+	sigset_t none;
 
+	/* The keeper blocks its stop signals for its signalfd; here they must do what they
+	 * do by default, so that whoever finds this process holding the device and sends it
+	 * SIGTERM ends it (the keeper takes that as a stop). */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	log_chan = chan;
 	bv_log_set_sink(chan_sink, NULL);
 	fuse_set_log_func(fuse_log_bridge);

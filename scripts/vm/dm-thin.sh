@@ -175,7 +175,8 @@ while [ $# -gt 2 ]; do
 	check "$fs-no-block-written" test "$(pool_used)" = "$used0"
 	check "$fs-dmsetup-remove" dmsetup remove "$snap"
 
-	# SIGTERM means stop: the daemon unmounts, closes the device and exits by itself.
+	# SIGTERM to whoever holds the device (the server) means stop: the keeper unmounts,
+	# and the device is closed with the server.
 	must dmsetup create "$snap" --table "0 $sectors thin /dev/mapper/pool $snapid"
 	if out=$(timeout 30 bootviewfs --require /unikernel/kernel --require /urunc.json \
 		"$dev" "/mnt/v-$fs" 2>&1); then
@@ -210,7 +211,7 @@ while [ $# -gt 2 ]; do
 	must dmsetup create "$snap" -u "BVTEST-$fs-view" --table "0 $sectors thin /dev/mapper/pool $snapid"
 	printf '[{"type":"%s","source":"%s","options":["ro"]}]\n' "$fs" "$dev" >/tmp/mounts.json
 	st=/run/v-$fs
-	out=$(timeout 30 bootviewfs --state-dir "$st" --require /urunc.json \
+	out=$(timeout 30 bootviewfs --state-dir "$st" --require /urunc.json --export-all \
 		--mounts-json /tmp/mounts.json "/mnt/v-$fs" 2>&1)
 	rc=$?
 	if [ $rc -eq 2 ]; then
