@@ -34,6 +34,33 @@ __attribute__((format(printf, 3, 4))) static int refuse(char *errbuf, size_t siz
 	return -EINVAL;
 }
 
+/* Two keys of O that are equal ignoring case: Go's decoder (containerd's) would take the
+ * last of them and we the first, so the two readers could disagree on the source. Such an
+ * object is refused rather than read either way. Objects here have a handful of keys. */
+static int keys_collide(json_t *o, const char *what, char *errbuf, size_t size)
+{
+	const char *a, *b;
+	json_t *va, *vb;
+	size_t i = 0;
+
+	json_object_foreach(o, a, va) {
+		size_t j = 0;
+
+		if (++i > 64)
+			return refuse(errbuf, size, "%s has more than 64 fields", what);
+		json_object_foreach(o, b, vb) {
+			if (j++ >= i - 1)
+				break;
+			if (strcasecmp(a, b) == 0)
+				return refuse(errbuf, size,
+					      "%s has both \"%s\" and \"%s\": one field spelt two "
+					      "ways is refused",
+					      what, b, a);
+		}
+	}
+	return 0;
+}
+
 int bv_mounts_parse(const char *text, size_t len, struct bv_mount_spec *out, char *errbuf,
 		    size_t errbuf_size)
 {
@@ -49,6 +76,8 @@ int bv_mounts_parse(const char *text, size_t len, struct bv_mount_spec *out, cha
 			 jerr.line);
 		return -EINVAL;
 	}
+	if (json_is_object(root) && keys_collide(root, "the mounts JSON", errbuf, errbuf_size))
+		goto out;
 	arr = json_is_object(root) ? member(root, "mounts") : root;
 	if (!json_is_array(arr)) {
 		refuse(errbuf, errbuf_size, "mounts JSON must be an array of mounts");
@@ -66,6 +95,8 @@ int bv_mounts_parse(const char *text, size_t len, struct bv_mount_spec *out, cha
 		refuse(errbuf, errbuf_size, "the mount is not a JSON object");
 		goto out;
 	}
+	if (keys_collide(m, "the mount", errbuf, errbuf_size))
+		goto out;
 	json_object_foreach(m, key, v) {
 		if (strcasecmp(key, "type") == 0 || strcasecmp(key, "source") == 0 ||
 		    strcasecmp(key, "options") == 0)

@@ -58,6 +58,13 @@ START_TEST(test_mounts_refuses_what_it_does_not_understand)
 		{ "{\"type\":\"ext4\"}", "array" },
 		{ "[{\"type\":\"ext4\",", "not valid" },
 		{ "[{\"type\":\"ext4\",\"type\":\"ext2\",\"source\":\"a\"}]", "not valid" },
+		/* Go's decoder keeps the last of keys equal ignoring case; we would take the
+		 * first: refused, so the two can never disagree on the source. */
+		{ "[{\"type\":\"ext4\",\"Source\":\"/dev/a\",\"source\":\"/dev/b\"}]",
+		  "both \"Source\" and \"source\"" },
+		{ "[{\"Type\":\"ext4\",\"TYPE\":\"xfs\",\"source\":\"/dev/a\"}]", "both" },
+		{ "{\"mounts\":[],\"Mounts\":[{\"type\":\"ext4\",\"source\":\"/dev/a\"}]}",
+		  "the mounts JSON has both" },
 	};
 	struct bv_mount_spec m;
 

@@ -721,7 +721,7 @@ out:
 		unlinkat(k.dfd, "control", 0);
 	}
 	if (status == BV_EXIT_OK && k.src_abs && !mc->fake) {
-		if (k.st->fuse_conn >= 0 || k.serving)
+		if (k.st->fstype[0] || k.serving)
 			bv_info("stopped: %s unmounted, %s closed", k.mnt ? k.mnt : mc->mountpoint,
 				k.src_abs);
 		else
