@@ -154,6 +154,18 @@ def vmhwm(pid):
                 return int(line.split()[1]) / 1024.0
     return float("nan")
 
+def pss(pid):
+    # Proportional set size: shared pages (libraries, and the pages a forked server still
+    # shares with its keeper) divided among their users, so that two processes add up.
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
 def daemon_pid(pattern, oldest=False):
     out = subprocess.run(["pgrep", "-o" if oldest else "-n", "-f", pattern],
                          capture_output=True, text=True)
@@ -235,7 +247,7 @@ if os.environ["HAVE_FUSE2FS"] == "1":
 
 METRICS = ["mount ready (ms)", "  of which losetup (ms)", "cold read artifacts (ms)", "warm re-read (ms)",
            "cold find -ls (ms)", "warm find -ls (ms)", "daemon peak RSS (MiB)",
-           "  keeper peak RSS (MiB)",
+           "  keeper peak RSS (MiB)", "daemon PSS, all processes (MiB)",
            "warm re-read requests", "warm re-read preads"]
 res = {c.name: {m: [] for m in METRICS} for c in contenders}
 
@@ -261,8 +273,11 @@ for run in range(RUNS):
         r["warm find -ls (ms)"].append(timed(lambda: find_ls(c.mnt)))
         if c.pid:
             r["daemon peak RSS (MiB)"].append(vmhwm(c.pid))
-        if getattr(c, "keeper", None):
+        if getattr(c, "keeper", None) and c.keeper != c.pid:
             r["  keeper peak RSS (MiB)"].append(vmhwm(c.keeper))
+        if c.pid:
+            both = {c.pid, getattr(c, "keeper", None) or c.pid}
+            r["daemon PSS, all processes (MiB)"].append(sum(pss(p) for p in both))
         c.umount()
     print("bench: run %d/%d done" % (run + 1, RUNS), file=sys.stderr)
 

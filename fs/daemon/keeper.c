@@ -511,6 +511,8 @@ static void on_errpipe(struct keeper *k)
 
 static void on_server_exit(struct keeper *k)
 {
+	struct bv_mnt_entry me;
+
 	while (waitpid(k->server, &k->server_status, 0) < 0 && errno == EINTR)
 		;
 	k->server_exited = true;
@@ -532,8 +534,13 @@ static void on_server_exit(struct keeper *k)
 	} else if (WEXITSTATUS(k->server_status) != 0 && !k->failure[0]) {
 		bv_keeper_fail(k, "the server process exited with status %d",
 			 WEXITSTATUS(k->server_status));
+	} else if (k->mounted && bv_mnt_find(k->mnt, k->st->fstype, k->st->fsname, &me) == 0) {
+		/* The server's loop ends when the connection does: aborted through fusectl,
+		 * the mount itself is still there, dead; unmounted below. */
+		bv_info("the FUSE connection was aborted: unmounting");
 	} else {
 		bv_info("the connection ended (unmounted from outside)");
+		k->mounted = false;
 	}
 }
 
