@@ -11,7 +11,7 @@
  * names. Until ready the daemon's errors also go to the caller's stderr; from ready on it
  * holds none of the caller's descriptors and logs to DIR/log (or syslog).
  *
- * With a state directory (state/state.h) the daemon takes DIR/lock before writing anything,
+ * With a state directory (state/state.h) the daemon flocks DIR before writing anything,
  * records every transition in DIR/state.json, and listens on DIR/control. A start that
  * fails leaves state "failed" with the reason, no mount and no FIFO. "stop", SIGTERM and
  * SIGINT end it: state "stopping", unmount, device closed, state "stopped", exit 0.
@@ -52,6 +52,7 @@
 #include "fs/sandbox.h"
 #include "state/control.h"
 #include "state/lock.h"
+#include "state/mnt.h"
 #include "state/proc.h"
 #include "state/state.h"
 
@@ -561,6 +562,7 @@ struct daemon {
 	pthread_mutex_t state_lock;
 	struct bv_state *st;     /* guarded by state_lock once threads run */
 	bool have_state;         /* a state directory whose lock we hold */
+	int state_dfd;           /* the state directory (bv_state_dir_open), or -1 */
 	int lock_fd, control_fd, sig_fd;
 	int wake[2];             /* written once the session loop has returned */
 	struct log_file log;
@@ -600,7 +602,7 @@ static void state_set(struct daemon *d, enum bv_state_status status, const char 
 	d->st->status = status;
 	if (err)
 		snprintf(d->st->error, sizeof(d->st->error), "%s", err);
-	e = d->have_state ? bv_state_write(d->mc->state_dir, d->st) : 0;
+	e = d->have_state ? bv_state_write(d->state_dfd, d->st) : 0;
 	pthread_mutex_unlock(&d->state_lock);
 	if (e)
 		bv_err("cannot write %s/state.json: %s", d->mc->state_dir, strerror(-e));
@@ -846,8 +848,17 @@ static void *ready_main(void *arg)
 	/* /sys/fs/fuse/connections/N is named after the superblock's device number; FUSE
 	 * superblocks are anonymous devices (major 0), so N is the minor. */
 	atomic_store(&d->fuse_conn, (int)minor(st.st_dev));
+	struct bv_mnt_entry me;
+	bool me_ok = bv_mnt_find(mc->mnt, NULL, NULL, &me) == 0 && me.major == 0 &&
+		     me.minor == minor(st.st_dev);
 	pthread_mutex_lock(&d->state_lock);
 	d->st->fuse_conn = (int)minor(st.st_dev);
+	/* `stop` unmounts only what mountinfo shows with this type and source: record them
+	 * exactly as the kernel shows them. */
+	if (me_ok) {
+		snprintf(d->st->fstype, sizeof(d->st->fstype), "%s", me.fstype);
+		snprintf(d->st->fsname, sizeof(d->st->fsname), "%s", me.source);
+	}
 	pthread_mutex_unlock(&d->state_lock);
 	readahead_raise(st.st_dev);
 	/* DESIGN.md 7: confined before anyone hears "ready", so ready implies confined; root
@@ -1211,7 +1222,8 @@ static void fs_info_fill(struct bv_state *st, struct bv_ext4 *fs)
  * status. */
 static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 {
-	struct daemon d = { .mc = mc, .lock_fd = -1, .control_fd = -1, .sig_fd = -1,
+	struct daemon d = { .mc = mc, .state_dfd = -1, .lock_fd = -1, .control_fd = -1,
+			    .sig_fd = -1,
 			    .ready_pipe = ready_pipe, .wake = { -1, -1 },
 			    .state_lock = PTHREAD_MUTEX_INITIALIZER,
 			    .lock = PTHREAD_MUTEX_INITIALIZER, .log = { .fd = -1 } };
@@ -1222,7 +1234,6 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 	struct bv_ext4_opts fsopts = { .cache_bytes = BV_MOUNT_CACHE_BYTES };
 	struct bv_export *exp = NULL;
 	char errbuf[512] = "";
-	char control_path[PATH_MAX] = "";
 	char cwd[PATH_MAX];
 	sigset_t stopsigs, oldmask;
 	int keep[2] = { mc->ready_fd, ready_pipe };
@@ -1255,6 +1266,7 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 	}
 	bv_state_init(d.st);
 	d.st->pid = getpid();
+	d.st->uid = (unsigned)geteuid();
 	if (bv_proc_start_time(d.st->pid, &d.st->start_time) != 0 ||
 	    bv_proc_boot_id(d.st->boot_id) != 0)
 		bv_warn("cannot read this process's start time or the boot id: stop will not "
@@ -1275,17 +1287,23 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 	/* The lock first: until it is ours nothing in DIR may be written, since another
 	 * daemon may own it. */
 	if (mc->state_dir_arg && !mc->fake) {
-		err = bv_state_dir_make(mc->state_dir_arg);
+		d.state_dfd = bv_state_dir_open(mc->state_dir_arg, true, false, errbuf,
+						sizeof(errbuf));
+		err = d.state_dfd < 0 ? d.state_dfd : 0;
 		if (!err) {
 			mc->state_dir = realpath(mc->state_dir_arg, NULL);
 			if (!mc->state_dir)
 				err = -errno;
 		}
+		if (err && d.state_dfd < 0) {
+			fail_msg(&d, "%s", errbuf);
+			goto out;
+		}
 		if (err) {
 			fail_msg(&d, "state directory %s: %s", mc->state_dir_arg, strerror(-err));
 			goto out;
 		}
-		d.lock_fd = bv_lock_take(mc->state_dir, "lock", 0);
+		d.lock_fd = bv_lock_life_take(d.state_dfd);
 		if (d.lock_fd < 0) {
 			fail_msg(&d, "state directory %s: %s", mc->state_dir,
 				 d.lock_fd == -EWOULDBLOCK
@@ -1306,10 +1324,7 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 		bv_log_set_sink(file_sink, &d.log);
 		/* The FIFO exists from the start, so a "stop" sent while we start is kept
 		 * and obeyed as soon as the mount serves (a failed start removes it). */
-		d.control_fd = bv_control_open(mc->state_dir);
-		if (d.control_fd >= 0)
-			snprintf(control_path, sizeof(control_path), "%s/control",
-				 mc->state_dir);
+		d.control_fd = bv_control_open(d.state_dfd);
 		state_set(&d, BV_STATE_STARTING, NULL);
 		if (d.control_fd < 0) {
 			fail_msg(&d, "%s/control: %s", mc->state_dir, strerror(-d.control_fd));
@@ -1327,6 +1342,8 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 		goto out;
 	}
 	d.mnt_dev_before = sb.st_dev;
+	d.st->mountpoint_dev = (uint64_t)sb.st_dev;
+	d.st->mountpoint_ino = (uint64_t)sb.st_ino;
 	snprintf(d.st->mountpoint, sizeof(d.st->mountpoint), "%s", mc->mnt);
 
 	if (mc->mounts_json) {
@@ -1387,6 +1404,13 @@ static int daemon_run(struct mount_cmd *mc, int ready_pipe)
 		goto out;
 	}
 
+	/* What mountinfo will show, so that a daemon killed before ready leaves `stop`
+	 * enough to unmount it; ready_main records the kernel's own words. */
+	if (!mc->subtype_set)
+		snprintf(d.st->fstype, sizeof(d.st->fstype), "fuse.bootviewfs");
+	if (!mc->fsname_set)
+		snprintf(d.st->fsname, sizeof(d.st->fsname), "bootviewfs:%s",
+			 mc->id ? mc->id : mc->src_abs);
 	if (d.have_state)
 		state_set(&d, BV_STATE_STARTING, NULL);
 	d.sig_fd = signalfd(-1, &stopsigs, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1436,7 +1460,7 @@ out:
 		close(d.sig_fd);
 	if (d.control_fd >= 0) {
 		close(d.control_fd);
-		unlink(control_path);
+		unlinkat(d.state_dfd, "control", 0);
 	}
 	fuse_opt_free_args(&args);
 	free(fopts.s);
@@ -1459,6 +1483,8 @@ out:
 	/* The lock goes last: once it is free, `stop` may take everything as over. */
 	if (d.lock_fd >= 0)
 		close(d.lock_fd);
+	if (d.state_dfd >= 0)
+		close(d.state_dfd);
 	free(d.st);
 	pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
 	return status;
