@@ -10,37 +10,34 @@
 
 #include "fs/log.h"
 
-static int control_path(const char *dir, char *path, size_t size)
+int bv_control_open(int dfd)
 {
-	if ((size_t)snprintf(path, size, "%s/control", dir) >= size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-int bv_control_open(const char *dir)
-{
-	char path[PATH_MAX];
 	struct stat st;
 	int fd, err;
 
-	err = control_path(dir, path, sizeof(path));
-	if (err)
-		return err;
 	/* A FIFO left by a dead daemon is replaced; anything else there is not ours. */
-	if (lstat(path, &st) == 0) {
+	if (fstatat(dfd, "control", &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISFIFO(st.st_mode))
 			return -EEXIST;
-		if (unlink(path))
+		if (unlinkat(dfd, "control", 0))
 			return -errno;
+	} else if (errno != ENOENT) {
+		return -errno;
 	}
-	if (mkfifo(path, 0600))
+	if (mkfifoat(dfd, "control", 0600))
 		return -errno;
 	/* Read-write: the daemon is its own writer, so the FIFO never reports EOF when a
 	 * client closes, and a client's non-blocking open for writing succeeds only while
 	 * the daemon holds this fd. */
-	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	fd = openat(dfd, "control", O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
+	/* Between mkfifoat and openat the name could have been replaced. */
+	err = fstat(fd, &st) != 0 ? -errno : !S_ISFIFO(st.st_mode) ? -EEXIST : 0;
+	if (err) {
+		close(fd);
+		return err;
+	}
 	return fd;
 }
 
@@ -68,29 +65,31 @@ int bv_control_drain(int fd, bool *stop)
 	}
 }
 
-int bv_control_send(const char *dir, const char *line)
+int bv_control_send(int dfd, const char *line)
 {
-	char path[PATH_MAX], msg[128];
+	char msg[128];
 	struct stat st;
 	int fd, err, len;
 
-	err = control_path(dir, path, sizeof(path));
-	if (err)
-		return err;
 	len = snprintf(msg, sizeof(msg), "%s\n", line);
 	if (len < 0 || (size_t)len >= sizeof(msg))
 		return -EINVAL;
-	/* Never open something that is not a FIFO: a regular file would take the write
-	 * and a device could block. */
-	if (lstat(path, &st))
+	/* Never open something that is not a FIFO: a regular file would take the write and
+	 * opening a device may have effects of its own. The fstat after the open closes the
+	 * race with a swap in between. */
+	if (fstatat(dfd, "control", &st, AT_SYMLINK_NOFOLLOW))
 		return -errno;
 	if (!S_ISFIFO(st.st_mode))
 		return -EINVAL;
 	/* Non-blocking open for writing fails with ENXIO when nobody has it open for
 	 * reading: the daemon is gone. */
-	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dfd, "control", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return -errno;
+		return errno == ELOOP ? -EINVAL : -errno;
+	if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	err = write(fd, msg, (size_t)len) == len ? 0 : -(errno ? errno : EIO);
 	close(fd);
 	return err;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,31 +35,102 @@ void bv_state_init(struct bv_state *st)
 	st->fuse_conn = -1;
 }
 
-int bv_state_dir_make(const char *dir)
+/* mkdir -p PATH, each new level 0700: the state dir holds the control FIFO, and only the
+ * owner may ask the daemon to stop. */
+static int mkdir_parents(char *path)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return -EINVAL;
-	memcpy(path, dir, len + 1);
-	/* mkdir -p, each new level 0700: the state dir holds the control FIFO, and only the
-	 * owner may ask the daemon to stop. */
 	for (char *p = path + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char saved = *p;
 		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return -errno;
+		int err = mkdir(path, 0700) && errno != EEXIST ? -errno : 0;
 		*p = saved;
+		if (err)
+			return err;
 		if (saved == '\0')
-			break;
+			return 0;
 	}
-	if (stat(dir, &st))
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int bv_state_dir_open(const char *path, bool create, bool allow_root_read, char *errbuf,
+		      size_t errbuf_size)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+	struct stat st;
+	int pfd, fd = -1, err;
+	uid_t euid = geteuid();
+
+	if (len == 0 || len >= sizeof(buf)) {
+		snprintf(errbuf, errbuf_size, "state directory: bad path");
+		return -EINVAL;
+	}
+	memcpy(buf, path, len + 1);
+	/* "DIR/" would follow a symlink named DIR whatever O_NOFOLLOW says. */
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	if (create) {
+		err = mkdir_parents(buf);
+		if (err) {
+			snprintf(errbuf, errbuf_size, "cannot create state directory %s: %s", buf,
+				 strerror(-err));
+			return err;
+		}
+	}
+	/* O_PATH|O_NOFOLLOW opens a symlink itself, so fstat tells a planted symlink from a
+	 * directory; the real descriptor is then opened relative to it, so both name the very
+	 * same directory. */
+	pfd = open(buf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0) {
+		err = -errno;
+		snprintf(errbuf, errbuf_size, "state directory %s: %s", buf, strerror(-err));
+		return err;
+	}
+	if (fstat(pfd, &st) != 0) {
+		err = -errno;
+		snprintf(errbuf, errbuf_size, "state directory %s: %s", buf, strerror(-err));
+		goto close_pfd;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		err = -ELOOP;
+		snprintf(errbuf, errbuf_size,
+			 "state directory %s is a symbolic link: refusing to follow it", buf);
+		goto close_pfd;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		err = -ENOTDIR;
+		snprintf(errbuf, errbuf_size, "state directory %s is not a directory", buf);
+		goto close_pfd;
+	}
+	/* Whoever may write the directory may forge everything in it, and `stop` acts on
+	 * what it finds there with the caller's privileges. */
+	if (st.st_uid != euid && !(allow_root_read && euid == 0)) {
+		err = -EPERM;
+		snprintf(errbuf, errbuf_size,
+			 "state directory %s belongs to uid %u, not to you (uid %u): refusing "
+			 "to act on another user's view",
+			 buf, (unsigned)st.st_uid, (unsigned)euid);
+		goto close_pfd;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		err = -EPERM;
+		snprintf(errbuf, errbuf_size,
+			 "state directory %s is writable by its group or others (mode %04o): "
+			 "refusing to trust it",
+			 buf, (unsigned)(st.st_mode & 07777));
+		goto close_pfd;
+	}
+	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		snprintf(errbuf, errbuf_size, "state directory %s: %s", buf, strerror(-err));
+		goto close_pfd;
+	}
+	err = fd;
+close_pfd:
+	close(pfd);
+	return err;
 }
 
 static json_t *state_to_json(const struct bv_state *st)
@@ -95,7 +167,14 @@ static json_t *state_to_json(const struct bv_state *st)
 	json_object_set_new(o, "fs", fs);
 
 	json_object_set_new(o, "mountpoint", json_string(st->mountpoint));
+	json_object_set_new(o, "mountpoint_created", json_boolean(st->mountpoint_created));
+	json_object_set_new(o, "mountpoint_dev", json_integer((json_int_t)st->mountpoint_dev));
+	json_object_set_new(o, "mountpoint_ino", json_integer((json_int_t)st->mountpoint_ino));
+	json_object_set_new(o, "fsname", json_string(st->fsname));
+	json_object_set_new(o, "fstype", json_string(st->fstype));
 	json_object_set_new(o, "fuse_conn", json_integer(st->fuse_conn));
+	json_object_set_new(o, "server_pid", json_integer(st->server_pid));
+	json_object_set_new(o, "uid", json_integer(st->uid));
 	arts = json_array();
 	for (unsigned i = 0; i < st->nartifacts && i < BV_STATE_MAX_ARTIFACTS; i++)
 		json_array_append_new(arts, json_pack("{s:s,s:I,s:I}", "path",
@@ -108,17 +187,49 @@ static json_t *state_to_json(const struct bv_state *st)
 	return o;
 }
 
-int bv_state_write(const char *dir, struct bv_state *st)
+/* Writes LEN bytes of BUF to FD, whatever the short writes. */
+static int write_all(int fd, const char *buf, size_t len)
 {
-	char tmp[PATH_MAX], final[PATH_MAX];
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Creates a new file in DFD under a random name (".state.json.<16 hex>") with O_EXCL and
+ * returns its fd, the name in NAME. A predictable name (the pid) let whoever could write
+ * the directory plant a FIFO that hangs us or a hard link we would write through. */
+static int temp_create(int dfd, char name[32])
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t r;
+		int fd;
+
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -(errno ? errno : EIO);
+		snprintf(name, 32, ".state.json.%016llx", (unsigned long long)r);
+		fd = openat(dfd, name,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
+int bv_state_write(int dfd, struct bv_state *st)
+{
+	char tmp[32];
 	json_t *o;
 	char *text;
-	int fd, dfd, err = 0;
+	int fd, err;
 
-	if ((size_t)snprintf(final, sizeof(final), "%s/state.json", dir) >= sizeof(final) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.state.json.%d", dir, (int)getpid()) >=
-		    sizeof(tmp))
-		return -ENAMETOOLONG;
 	st->updated_at = (int64_t)time(NULL);
 	o = state_to_json(st);
 	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -128,37 +239,25 @@ int bv_state_write(const char *dir, struct bv_state *st)
 
 	/* temp, fsync, rename, fsync the directory: a reader sees the old file or the new
 	 * one, never half of one, even across a crash. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = temp_create(dfd, tmp);
 	if (fd < 0) {
-		err = -errno;
+		err = fd;
 		goto free_text;
 	}
-	size_t len = strlen(text), done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!err && (write(fd, "\n", 1) != 1 || fsync(fd)))
+	err = write_all(fd, text, strlen(text));
+	if (!err)
+		err = write_all(fd, "\n", 1);
+	if (!err && fsync(fd))
 		err = -errno;
 	if (close(fd) && !err)
 		err = -errno;
-	if (!err && rename(tmp, final))
+	if (!err && renameat(dfd, tmp, dfd, "state.json"))
 		err = -errno;
 	if (err) {
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 		goto free_text;
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	fsync(dfd);
 free_text:
 	free(text);
 	return err;
@@ -173,54 +272,176 @@ static void get_str(json_t *o, const char *key, char *dst, size_t size)
 		snprintf(dst, size, "%s", json_string_value(v));
 }
 
-static json_int_t get_int(json_t *o, const char *key, json_int_t dflt)
+/* Integer field KEY of O when present and within [MIN, MAX], else DFLT: a value that
+ * would wrap on the cast to a narrower field (a pid of 2^32 + 1 becoming 1) is refused. */
+static json_int_t get_int(json_t *o, const char *key, json_int_t min, json_int_t max,
+			  json_int_t dflt)
 {
 	json_t *v = json_object_get(o, key);
+	json_int_t i;
 
-	return json_is_integer(v) ? json_integer_value(v) : dflt;
+	if (!json_is_integer(v))
+		return dflt;
+	i = json_integer_value(v);
+	return i >= min && i <= max ? i : dflt;
 }
 
-int bv_state_read(const char *dir, struct bv_state *st, char *errbuf, size_t errbuf_size)
+/* What went wrong in a parse, in words of our own: jansson's text quotes the token it
+ * stopped at, which is file content (the review leaked the first word of /etc/shadow). */
+static const char *parse_problem(const json_error_t *jerr)
 {
-	char path[PATH_MAX], status[32] = "";
+	switch (json_error_code(jerr)) {
+	case json_error_premature_end_of_input:
+		return "truncated";
+	case json_error_end_of_input_expected:
+		return "trailing bytes after the JSON value";
+	case json_error_invalid_utf8:
+		return "not UTF-8";
+	case json_error_null_character:
+		return "a NUL byte";
+	case json_error_duplicate_key:
+		return "a duplicate key";
+	case json_error_stack_overflow:
+		return "nested too deeply";
+	case json_error_numeric_overflow:
+		return "a number out of range";
+	case json_error_out_of_memory:
+		return "out of memory";
+	default:
+		return "not valid JSON";
+	}
+}
+
+/* Opens state.json of DFD and reads it whole into *BUF (NUL-terminated, LEN bytes).
+ * Anything but a regular file of the directory's owner with one link is -EBADMSG. */
+static int state_slurp(int dfd, char **buf, size_t *len, char *errbuf, size_t errbuf_size)
+{
+	struct stat st, dir;
+	char *b = NULL;
+	size_t n = 0;
+	int fd, err = 0;
+
+	/* Refuse a FIFO or device by name before opening it (opening some devices does
+	 * something); the fstat below settles it for whatever the open found. */
+	if (fstatat(dfd, "state.json", &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		goto not_regular;
+	fd = openat(dfd, "state.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ELOOP)
+			return -errno;
+		st.st_mode = S_IFLNK; /* swapped for a symlink since the fstatat */
+		goto not_regular;
+	}
+	if (fstat(fd, &st) != 0 || fstat(dfd, &dir) != 0) {
+		err = -errno;
+		goto close_fd;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		goto not_regular;
+	}
+	/* The daemon writes state.json as the directory's owner and renames it into place:
+	 * one link, that owner. A hard link to someone else's file is not a state file, and
+	 * root's `status` of a user's view must not print it. */
+	if (st.st_uid != dir.st_uid || st.st_nlink != 1) {
+		snprintf(errbuf, errbuf_size,
+			 "state.json is not the daemon's (owner uid %u, %u links): not a state "
+			 "file",
+			 (unsigned)st.st_uid, (unsigned)st.st_nlink);
+		err = -EBADMSG;
+		goto close_fd;
+	}
+	if (st.st_size > STATE_MAX_BYTES)
+		goto too_big;
+	b = malloc(STATE_MAX_BYTES + 2);
+	if (!b) {
+		err = -ENOMEM;
+		goto close_fd;
+	}
+	/* Read to EOF rather than st_size bytes: the file may have changed since, and what
+	 * we parse must be exactly what we hand back. */
+	while (n <= STATE_MAX_BYTES) {
+		ssize_t r = read(fd, b + n, STATE_MAX_BYTES + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
+			goto free_b;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > STATE_MAX_BYTES)
+		goto too_big;
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	close(fd);
+	return 0;
+
+too_big:
+	snprintf(errbuf, errbuf_size, "state.json is over %d bytes: not a state file",
+		 STATE_MAX_BYTES);
+	err = -EBADMSG;
+free_b:
+	free(b);
+close_fd:
+	close(fd);
+	return err;
+not_regular:
+	snprintf(errbuf, errbuf_size, "state.json is not a regular file (%s): not a state file",
+		 S_ISLNK(st.st_mode) ? "a symbolic link" :
+		 S_ISFIFO(st.st_mode) ? "a FIFO" :
+		 S_ISDIR(st.st_mode) ? "a directory" : "a device or socket");
+	return -EBADMSG;
+}
+
+int bv_state_read(int dfd, struct bv_state *st, char **raw, size_t *raw_len, char *errbuf,
+		  size_t errbuf_size)
+{
+	char status[32] = "", *buf = NULL;
 	json_error_t jerr;
-	struct stat sb;
 	json_t *o, *v;
+	size_t len = 0;
+	int err;
 
 	bv_state_init(st);
-	if ((size_t)snprintf(path, sizeof(path), "%s/state.json", dir) >= sizeof(path))
-		return -ENAMETOOLONG;
-	if (stat(path, &sb))
-		return -errno;
-	if (sb.st_size > STATE_MAX_BYTES) {
-		snprintf(errbuf, errbuf_size, "%s is %lld bytes: not a state file", path,
-			 (long long)sb.st_size);
-		return -EBADMSG;
-	}
-	o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	err = state_slurp(dfd, &buf, &len, errbuf, errbuf_size);
+	if (err)
+		return err;
+	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o || !json_is_object(o)) {
-		snprintf(errbuf, errbuf_size, "%s is corrupt: %s (line %d)", path,
-			 o ? "not a JSON object" : jerr.text, jerr.line);
+		if (o)
+			snprintf(errbuf, errbuf_size, "state.json is corrupt: not a JSON object");
+		else
+			snprintf(errbuf, errbuf_size,
+				 "state.json is corrupt: %s (line %d, column %d)",
+				 parse_problem(&jerr), jerr.line, jerr.column);
 		json_decref(o);
+		free(buf);
 		return -EBADMSG;
 	}
-	st->version = (int)get_int(o, "version", 0);
+	st->version = (int)get_int(o, "version", 0, INT_MAX, 0);
 	get_str(o, "status", status, sizeof(status));
 	st->status = BV_STATE_FAILED;
 	for (unsigned i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
 		if (strcmp(status, status_names[i]) == 0)
 			st->status = (enum bv_state_status)i;
 	get_str(o, "error", st->error, sizeof(st->error));
-	st->pid = (pid_t)get_int(o, "pid", 0);
-	st->start_time = (uint64_t)get_int(o, "start_time", 0);
+	st->pid = (pid_t)get_int(o, "pid", 0, INT_MAX, 0);
+	st->start_time = (uint64_t)get_int(o, "start_time", 0, INT64_MAX, 0);
 	get_str(o, "boot_id", st->boot_id, sizeof(st->boot_id));
 	get_str(o, "id", st->id, sizeof(st->id));
 	v = json_object_get(o, "source");
 	if (json_is_object(v)) {
 		get_str(v, "path", st->source.path, sizeof(st->source.path));
-		st->source.major = (unsigned)get_int(v, "major", 0);
-		st->source.minor = (unsigned)get_int(v, "minor", 0);
-		st->source.size = (uint64_t)get_int(v, "size", 0);
+		st->source.major = (unsigned)get_int(v, "major", 0, UINT_MAX, 0);
+		st->source.minor = (unsigned)get_int(v, "minor", 0, UINT_MAX, 0);
+		st->source.size = (uint64_t)get_int(v, "size", 0, INT64_MAX, 0);
 		get_str(v, "dm_name", st->source.dm_name, sizeof(st->source.dm_name));
 		get_str(v, "dm_uuid", st->source.dm_uuid, sizeof(st->source.dm_uuid));
 		get_str(v, "dm_target", st->source.dm_target, sizeof(st->source.dm_target));
@@ -230,10 +451,17 @@ int bv_state_read(const char *dir, struct bv_state *st, char *errbuf, size_t err
 		get_str(v, "type", st->fs.type, sizeof(st->fs.type));
 		get_str(v, "uuid", st->fs.uuid, sizeof(st->fs.uuid));
 		get_str(v, "journal", st->fs.journal, sizeof(st->fs.journal));
-		st->fs.block_size = (uint32_t)get_int(v, "block_size", 0);
+		st->fs.block_size = (uint32_t)get_int(v, "block_size", 0, UINT32_MAX, 0);
 	}
 	get_str(o, "mountpoint", st->mountpoint, sizeof(st->mountpoint));
-	st->fuse_conn = (int)get_int(o, "fuse_conn", -1);
+	st->mountpoint_created = json_is_true(json_object_get(o, "mountpoint_created"));
+	st->mountpoint_dev = (uint64_t)get_int(o, "mountpoint_dev", 0, INT64_MAX, 0);
+	st->mountpoint_ino = (uint64_t)get_int(o, "mountpoint_ino", 0, INT64_MAX, 0);
+	get_str(o, "fsname", st->fsname, sizeof(st->fsname));
+	get_str(o, "fstype", st->fstype, sizeof(st->fstype));
+	st->fuse_conn = (int)get_int(o, "fuse_conn", -1, INT_MAX, -1);
+	st->server_pid = (pid_t)get_int(o, "server_pid", 0, INT_MAX, 0);
+	st->uid = (unsigned)get_int(o, "uid", 0, UINT_MAX, 0);
 	v = json_object_get(o, "artifacts");
 	if (json_is_array(v)) {
 		size_t i;
@@ -243,12 +471,18 @@ int bv_state_read(const char *dir, struct bv_state *st, char *errbuf, size_t err
 				break;
 			struct bv_state_artifact *art = &st->artifacts[st->nartifacts++];
 			get_str(a, "path", art->path, sizeof(art->path));
-			art->size = (uint64_t)get_int(a, "size", 0);
-			art->ino = (uint32_t)get_int(a, "ino", 0);
+			art->size = (uint64_t)get_int(a, "size", 0, INT64_MAX, 0);
+			art->ino = (uint32_t)get_int(a, "ino", 0, UINT32_MAX, 0);
 		}
 	}
-	st->started_at = get_int(o, "started_at", 0);
-	st->updated_at = get_int(o, "updated_at", 0);
+	st->started_at = get_int(o, "started_at", INT64_MIN, INT64_MAX, 0);
+	st->updated_at = get_int(o, "updated_at", INT64_MIN, INT64_MAX, 0);
 	json_decref(o);
+	if (raw) {
+		*raw = buf;
+		*raw_len = len;
+	} else {
+		free(buf);
+	}
 	return 0;
 }

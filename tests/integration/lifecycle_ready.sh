@@ -62,7 +62,7 @@ for how in plain mounts-json; do
 	# The daemon holds none of the starter's descriptors: only what it opened itself.
 	for f in /proc/$pid/fd/*; do
 		t=$(readlink "$f")
-		case $t in /dev/null | /dev/fuse | "$img" | "$sd"/* | anon_inode:* | pipe:*) ;;
+		case $t in /dev/null | /dev/fuse | "$img" | "$sd" | "$sd"/* | anon_inode:* | pipe:*) ;;
 		*) fail "$how: daemon holds $t" ;;
 		esac
 	done
