@@ -20,8 +20,9 @@ PKGS=(
 	# the source tree of the image matrix: setfattr/getfattr, setfacl, losetup/mount
 	attr acl util-linux
 	# test scripts: tree dumper and comparer, module loading (loop, fuse), corpus decompression,
+	# ss for the daemon's sockets,
 	# code injected into a confined daemon (sandbox_escape.sh)
-	python3 kmod gzip bzip2 gdb
+	python3 kmod gzip bzip2 gdb iproute2
 	# unit tests that count syscalls (one pread per contiguous run), device-mapper tests
 	strace dmsetup
 	# dm-thin tests in a VM (scripts/vm-test.sh): qemu, a static busybox initramfs

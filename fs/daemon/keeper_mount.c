@@ -160,9 +160,9 @@ void bv_keeper_mountpoint_remove(struct keeper *k)
 	    !S_ISDIR(st.st_mode) || st.st_dev != k->st->mountpoint_dev ||
 	    st.st_ino != k->st->mountpoint_ino)
 		return;
-	if (unlinkat(k->parent_fd, k->mnt_name, AT_REMOVEDIR) == 0)
-		k->st->mountpoint_created = false;
-	else
+	/* mountpoint_created stays true in state.json: it says who made it, and a later
+	 * `stop` finds it gone. */
+	if (unlinkat(k->parent_fd, k->mnt_name, AT_REMOVEDIR) != 0)
 		bv_warn("cannot remove the mountpoint %s: %s", k->mnt, strerror(errno));
 }
 

@@ -41,13 +41,12 @@ chmod 0644 "$tmp/bin/starter.py"
 who=$asuser_mode
 
 n=0
-# new_bundle [nomnt]: a bundle directory of the caller's, $sd and $mnt in it ($mnt made
-# unless "nomnt").
+# new_bundle: a bundle directory of the caller's, $sd and $mnt in it; the mountpoint is
+# not made: the view makes it, and so removes it at stop (one it did not make it leaves).
 new_bundle() {
 	n=$((n + 1))
 	b=$asuser_home/c$n sd=$asuser_home/c$n/bv mnt=$asuser_home/c$n/rootfs-view-mount
 	as_x mkdir "$b" || die "harness: $who cannot mkdir $b"
-	[ "${1:-}" = nomnt ] || as_x mkdir "$mnt" || die "harness: $who cannot mkdir $mnt"
 }
 # start_x: the shim's start, as the caller; $line, $rc, $pid; stderr in $tmp/start.err.
 start_x() {
@@ -97,6 +96,7 @@ end_case() {
 # here means the cases below test the harness, not bootviewfs.
 case=harness
 new_bundle
+as_x mkdir "$mnt" || die "harness: $who cannot mkdir $mnt"
 as_x "$bin" -f "$img" "$mnt" 2>"$tmp/fg.err" &
 fg=$!
 if poll 10 is_mounted "$mnt"; then
@@ -153,7 +153,7 @@ fi
 end_case
 
 case=mkmountpoint
-new_bundle nomnt
+new_bundle
 start_x
 if started; then
 	# The directory under the mount, seen through a bind of the bundle (a bind does not
@@ -175,7 +175,7 @@ end_case
 
 # One level only: a mountpoint whose parent is missing too is refused, nothing made.
 case=mkmountpoint-2
-new_bundle nomnt
+new_bundle
 mnt=$b/missing/rootfs-view-mount
 start_x
 [ $rc -eq 1 ] && [ "$(json_get "$line" status 2>/dev/null)" = error ] &&
@@ -212,7 +212,7 @@ end_case
 case=root-view
 n=$((n + 1))
 rb=$tmp/r$n sd=$tmp/r$n/bv mnt=$tmp/r$n/rootfs-view-mount
-mkdir -p "$mnt"
+mkdir -p "$rb"
 chmod 0755 "$rb"
 line=$(python3 "$tmp/bin/starter.py" "$bin" --state-dir "$sd" --ready-fd 3 --id "r$n" \
 	--require /unikernel/kernel "$img" "$mnt" 2>"$tmp/start.err")

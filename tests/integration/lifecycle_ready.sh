@@ -6,6 +6,19 @@
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 . "$(dirname "$0")/_lifecycle.sh"
+command -v ss >/dev/null || skip "ss (iproute2) not installed"
+
+# socket_is_peer_of socket:[N] PID: the other end of unix socket N is one of PID's fds.
+socket_is_peer_of() {
+	local n=${1#socket:[} peer f
+	n=${n%]}
+	peer=$(ss -xaH | awk -v n="$n" '$6 == n { print $8 }' | head -1)
+	[ -n "$peer" ] || return 1
+	for f in /proc/$2/fd/*; do
+		[ "$(readlink "$f")" = "socket:[$peer]" ] && return 0
+	done
+	return 1
+}
 make_image
 
 for how in plain mounts-json; do
@@ -59,12 +72,22 @@ for how in plain mounts-json; do
 	fi
 	awk -v m="$mnt" '$5 == m' /proc/self/mountinfo | grep -q " bootviewfs:view-$how " ||
 		fail "$how: fsname is not bootviewfs:<id>"
-	# The daemon holds none of the starter's descriptors: only what it opened itself.
-	for f in /proc/$pid/fd/*; do
-		t=$(readlink "$f")
-		case $t in /dev/null | /dev/fuse | "$img" | "$sd" | "$sd"/* | anon_inode:* | pipe:*) ;;
-		*) fail "$how: daemon holds $t" ;;
-		esac
+	# The daemon holds none of the starter's descriptors: only what it opened itself. Its two
+	# processes share one socket pair: a socket is theirs when its peer is the other's.
+	server=$(state_get "$sd" server_pid)
+	[ -n "$server" ] && [ -d "/proc/$server" ] || fail "$how: no server process ($server)"
+	for p in $pid $server; do
+		other=$server
+		[ "$p" = "$server" ] && other=$pid
+		for f in /proc/$p/fd/*; do
+			t=$(readlink "$f")
+			case $t in
+			/dev/null | /dev/fuse | "$img" | "$sd" | "$sd"/* | anon_inode:* | pipe:*) ;;
+			"$mnt" | "$(dirname "$mnt")") [ "$p" = "$pid" ] || fail "$how: the server holds $t" ;;
+			socket:*) socket_is_peer_of "$t" "$other" || fail "$how: pid $p holds $t" ;;
+			*) fail "$how: pid $p holds $t" ;;
+			esac
+		done
 	done
 	"$bin" status --state-dir "$sd" >/dev/null || fail "$how: status of a ready view: exit $?"
 
