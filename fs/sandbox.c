@@ -27,6 +27,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "state/proc.h"
+
 #ifndef __X32_SYSCALL_BIT
 #define __X32_SYSCALL_BIT 0x40000000u
 #endif
@@ -66,34 +68,17 @@ say(char *buf, unsigned size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Reads a small /proc file whole (NUL-terminated). Returns the length or -errno. */
-static ssize_t proc_read(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		n = -errno;
-	else
-		buf[n] = '\0';
-	close(fd);
-	return n;
-}
-
 /* Capabilities, Landlock domains and no_new_privs belong to each thread: confining one of
  * several would leave the others free, so a second thread is a caller's error. */
 static int single_threaded_check(char *errbuf, unsigned size)
 {
 	char buf[4096];
 	const char *p;
-	ssize_t n = proc_read("/proc/self/status", buf, sizeof(buf));
+	int err = bv_proc_read_small("/proc/self/status", buf, sizeof(buf));
 
-	if (n < 0) {
-		say(errbuf, size, "reading /proc/self/status: %s", strerror((int)-n));
-		return (int)n;
+	if (err) {
+		say(errbuf, size, "reading /proc/self/status: %s", strerror(-err));
+		return err;
 	}
 	p = strstr(buf, "\nThreads:");
 	if (!p || strtol(p + 9, NULL, 10) != 1) {
@@ -109,7 +94,7 @@ static bool setgroups_denied(void)
 {
 	char buf[16];
 
-	return proc_read("/proc/self/setgroups", buf, sizeof(buf)) > 0 &&
+	return bv_proc_read_small("/proc/self/setgroups", buf, sizeof(buf)) == 0 &&
 	       strncmp(buf, "deny", 4) == 0;
 }
 

@@ -7,8 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Reads up to SIZE-1 bytes of a small /proc file, NUL-terminated. */
-static int read_small(const char *path, char *buf, size_t size)
+int bv_proc_read_small(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -31,7 +30,7 @@ int bv_proc_start_time(pid_t pid, uint64_t *out)
 	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	err = read_small(path, buf, sizeof(buf));
+	err = bv_proc_read_small(path, buf, sizeof(buf));
 	if (err)
 		return err;
 	/* The command name (field 2) is in parentheses and may itself hold spaces and ')':
@@ -57,7 +56,7 @@ int bv_proc_start_time(pid_t pid, uint64_t *out)
 int bv_proc_boot_id(char out[40])
 {
 	char buf[64];
-	int err = read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf));
+	int err = bv_proc_read_small("/proc/sys/kernel/random/boot_id", buf, sizeof(buf));
 
 	if (err)
 		return err;

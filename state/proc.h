@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Reads up to SIZE-1 bytes of a small file (a /proc one), NUL-terminated. 0 or -errno. */
+int bv_proc_read_small(const char *path, char *buf, size_t size);
+
 /* Start time of PID in clock ticks since boot (field 22 of /proc/PID/stat). */
 int bv_proc_start_time(pid_t pid, uint64_t *out);
 

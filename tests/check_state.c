@@ -1094,13 +1094,31 @@ static bool have_dev_fuse(const char *test)
 	return true;
 }
 
+/* Rewrites state.json as a view whose mount is the FUSE mount at MNT (directory SB, made
+ * by the view) with source FSNAME and connection CONN. */
+static void state_names_fuse_view(const char *mnt, const struct stat *sb, const char *fsname,
+				  unsigned conn)
+{
+	struct bv_state st;
+	char err[256];
+
+	ck_assert_int_eq(bv_state_read(dfd, &st, NULL, NULL, err, sizeof(err)), 0);
+	snprintf(st.mountpoint, sizeof(st.mountpoint), "%s", mnt);
+	st.mountpoint_created = true;
+	st.mountpoint_dev = sb->st_dev;
+	st.mountpoint_ino = sb->st_ino;
+	snprintf(st.fsname, sizeof(st.fsname), "%s", fsname);
+	snprintf(st.fstype, sizeof(st.fstype), "fuse.bootviewfs");
+	st.fuse_conn = (int)conn;
+	ck_assert_int_eq(bv_state_write(dfd, &st), 0);
+}
+
 /* The view's own mount, as mountinfo shows it (type, source, connection), with a deaf
  * daemon holding the lock and the connection: every rung runs, each on what it proved. */
 START_TEST(test_stop_unmounts_aborts_and_kills_the_view_mountinfo_shows)
 {
 	struct bv_stop_report r;
-	struct bv_state st;
-	char mnt[1024], err[256];
+	char mnt[1024];
 	struct stat sb;
 	unsigned conn;
 	int status;
@@ -1115,15 +1133,7 @@ START_TEST(test_stop_unmounts_aborts_and_kills_the_view_mountinfo_shows)
 	int fuse = fuse_fake_mount(mnt, "bootviewfs:c1", &conn);
 	pid_t pid = fake_daemon(&(struct fake){ .deaf = true }, NULL);
 	close(fuse); /* the daemon holds the connection now */
-	ck_assert_int_eq(bv_state_read(dfd, &st, NULL, NULL, err, sizeof(err)), 0);
-	snprintf(st.mountpoint, sizeof(st.mountpoint), "%s", mnt);
-	st.mountpoint_created = true;
-	st.mountpoint_dev = sb.st_dev;
-	st.mountpoint_ino = sb.st_ino;
-	snprintf(st.fsname, sizeof(st.fsname), "bootviewfs:c1");
-	snprintf(st.fstype, sizeof(st.fstype), "fuse.bootviewfs");
-	st.fuse_conn = (int)conn;
-	ck_assert_int_eq(bv_state_write(dfd, &st), 0);
+	state_names_fuse_view(mnt, &sb, "bootviewfs:c1", conn);
 	ck_assert_int_eq(bv_stop_run(dir, 200, &r), 0);
 	ck_assert(r.lazy_unmounted);
 	ck_assert(r.aborted);
@@ -1141,8 +1151,7 @@ END_TEST
 START_TEST(test_stop_leaves_another_live_view_alone)
 {
 	struct bv_stop_report r;
-	struct bv_state st;
-	char mnt[1024], err[256];
+	char mnt[1024];
 	struct stat sb;
 	unsigned conn;
 
@@ -1155,15 +1164,7 @@ START_TEST(test_stop_leaves_another_live_view_alone)
 	ck_assert_int_eq(stat(mnt, &sb), 0);
 	int fuse_b = fuse_fake_mount(mnt, "bootviewfs:b", &conn);
 	pid_t pid = fake_daemon(&(struct fake){ .deaf = true }, NULL);
-	ck_assert_int_eq(bv_state_read(dfd, &st, NULL, NULL, err, sizeof(err)), 0);
-	snprintf(st.mountpoint, sizeof(st.mountpoint), "%s", mnt);
-	st.mountpoint_created = true;
-	st.mountpoint_dev = sb.st_dev;
-	st.mountpoint_ino = sb.st_ino;
-	snprintf(st.fsname, sizeof(st.fsname), "bootviewfs:a");
-	snprintf(st.fstype, sizeof(st.fstype), "fuse.bootviewfs");
-	st.fuse_conn = (int)conn;
-	ck_assert_int_eq(bv_state_write(dfd, &st), 0);
+	state_names_fuse_view(mnt, &sb, "bootviewfs:a", conn);
 	ck_assert_int_eq(bv_stop_run(dir, 200, &r), 0);
 	ck_assert(r.killed); /* A's own daemon */
 	ck_assert(!r.lazy_unmounted && !r.aborted && !r.mountpoint_removed);
