@@ -16,10 +16,13 @@
  *   - Landlock, where the kernel has it: every filesystem access refused (the process
  *     opens nothing after this), TCP refused, and no signal or abstract socket outside its
  *     own domain;
- *   - a seccomp allow-list: write(2) only to the fds in OPTS, send/receive only on OPTS's
- *     channel, openat only read-only, threads but no fork or exec, signals only to itself,
- *     and none of pwrite, fchmod, unlink, rename, mount, umount, socket, connect, flock,
- *     setuid, ptrace. Anything else fails with EPERM.
+ *   - a seccomp allow-list: send/receive only on OPTS's channel, openat only read-only,
+ *     threads but no fork or exec, signals only to itself, and none of pwrite, fchmod,
+ *     unlink, rename, mount, umount, socket, connect, flock, setuid, ptrace. Anything else
+ *     fails with EPERM. write(2) is allowed: with no open for writing and no socket, the
+ *     only fds it can reach are those the caller leaves open and the pipes the process
+ *     makes itself (libfuse writes the zero runs of a spliced READ reply into one), so the
+ *     caller must close every fd it does not want written before entering.
  *
  * It fails closed: if a step that every supported kernel has (ids, capabilities,
  * no_new_privs, seccomp) fails, the call fails and the server must exit. Landlock is the
@@ -39,13 +42,8 @@
  * distributions, which owns no file the server could use. */
 #define BV_SANDBOX_UID 65534
 #define BV_SANDBOX_GID 65534
-#define BV_SANDBOX_FDS_MAX 8
 
 struct bv_sandbox_opts {
-	/* The only fds write(2)/writev(2) may target: the FUSE device, stderr (a pipe to the
-	 * keeper). At most BV_SANDBOX_FDS_MAX. */
-	const int *write_fds;
-	unsigned nwrite_fds;
 	/* The socket to the keeper: the only fd sendto/sendmsg/recvmsg may use; -1 none. */
 	int chan_fd;
 	/* PR_SET_PDEATHSIG, set after the uid change (which clears it); 0 none. */

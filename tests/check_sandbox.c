@@ -112,7 +112,6 @@ static void attempts(const struct child *c, long landlock_abi)
 	MUST_FAIL("mkdir", mkdir(path, 0700), EPERM);
 	MUST_FAIL("fchmod 04755", fchmod(c->file_rw, 04755), EPERM);
 	MUST_FAIL("pwrite64 on a read-write fd", pwrite(c->file_rw, "x", 1, 0), EPERM);
-	MUST_FAIL("write on a read-write fd", write(c->file_rw, "x", 1), EPERM);
 	MUST_FAIL("ftruncate", ftruncate(c->file_rw, 0), EPERM);
 	MUST_FAIL("flock LOCK_UN of the life lock", flock(c->dir_lock, LOCK_UN), EPERM);
 	MUST_FAIL("socket AF_UNIX", socket(AF_UNIX, SOCK_STREAM, 0), EPERM);
@@ -158,8 +157,9 @@ static void attempts(const struct child *c, long landlock_abi)
 	if (pipe2(p, O_CLOEXEC) != 0) {
 		bad("pipe2: %s", strerror(errno));
 	} else {
-		/* a pipe made after is not among the write fds; splice and vmsplice reach it */
-		MUST_FAIL("write to a new pipe", write(p[1], "abc", 3), EPERM);
+		/* libfuse writes the zero runs of a spliced reply into a pipe of its own */
+		if (write(p[1], "abc", 3) != 3)
+			bad("write to a pipe made after: %s", strerror(errno));
 		close(p[0]);
 		close(p[1]);
 	}
@@ -181,7 +181,6 @@ static void attempts(const struct child *c, long landlock_abi)
 static void child_main(struct child *c)
 {
 	struct bv_sandbox_report rep;
-	int wfds[1] = { c->report };
 	char errbuf[256] = "", ch;
 	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, 1u);
 	int err;
@@ -190,8 +189,7 @@ static void child_main(struct child *c)
 	if (c->as_uid && (setresgid(c->as_uid, c->as_uid, c->as_uid) != 0 ||
 			  setresuid(c->as_uid, c->as_uid, c->as_uid) != 0))
 		bad("setresuid(%u): %s", (unsigned)c->as_uid, strerror(errno));
-	err = bv_sandbox_enter(&(struct bv_sandbox_opts){ .write_fds = wfds, .nwrite_fds = 1,
-							  .chan_fd = c->chan },
+	err = bv_sandbox_enter(&(struct bv_sandbox_opts){ .chan_fd = c->chan },
 			       &rep, errbuf, sizeof(errbuf));
 	if (err)
 		bad("bv_sandbox_enter: %s: %s", strerror(-err), errbuf);
@@ -199,8 +197,7 @@ static void child_main(struct child *c)
 		bad("a root process kept its uid");
 	if (!err && (abi >= 1) != (rep.landlock_abi >= 1))
 		bad("Landlock: the kernel has ABI %ld, the report says %d", abi, rep.landlock_abi);
-	/* The parent looks at /proc while we wait. The entered and go pipes are not in
-	 * the write list: the parent reads the report pipe's first byte instead. */
+	/* The parent looks at /proc while we wait: it reads the report pipe's first byte. */
 	if (write(c->report, "E", 1) != 1 || read(c->go, &ch, 1) != 1)
 		_exit(4);
 	attempts(c, abi);

@@ -86,7 +86,8 @@ fail(struct server *s, const char *fmt, ...)
 	_exit(1);
 }
 
-/* Everything but stdio, the socket, the source and the lock is the keeper's business. */
+/* Everything but stdio, the socket, the source and the lock is the keeper's business, and
+ * what is left open is all that write(2) can ever reach once confined (fs/sandbox.h). */
 static void fds_keep_only(const int *keep, unsigned n)
 {
 	for (int fd = 3; fd < 1024; fd++) {
@@ -234,8 +235,8 @@ static void *chan_main(void *arg)
 	return NULL;
 }
 
-/* Waits for the keeper's FUSE fd (or stop) and puts it at SLOT. */
-static void fuse_fd_wait(struct server *s, int slot)
+/* Waits for the keeper's FUSE fd (or stop) and returns it. */
+static int fuse_fd_wait(struct server *s)
 {
 	struct bv_chan_msg msg;
 	int fd, r;
@@ -247,17 +248,13 @@ static void fuse_fd_wait(struct server *s, int slot)
 		if (r <= 0 || msg.type == BV_CHAN_STOP)
 			_exit(0);
 		if (msg.type == BV_CHAN_FUSE_FD && fd >= 0)
-			break;
+			return fd;
 		if (fd >= 0)
 			close(fd);
 	}
-	/* The sandbox lets write(2) reach only SLOT among the fds above stderr. */
-	if (dup3(fd, slot, O_CLOEXEC) < 0)
-		fail(s, "dup3: %s", strerror(errno));
-	close(fd);
 }
 
-static void __attribute__((noreturn)) serve(struct server *s, int slot)
+static void __attribute__((noreturn)) serve(struct server *s)
 {
 	struct bv_mount_cmd *mc = s->mc;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -292,8 +289,7 @@ static void __attribute__((noreturn)) serve(struct server *s, int slot)
 		fail(s, "cannot create the FUSE session");
 	/* The image must be good before the keeper mounts anything. */
 	opened_report(s);
-	fuse_fd_wait(s, slot);
-	snprintf(devfd, sizeof(devfd), "/dev/fd/%d", slot);
+	snprintf(devfd, sizeof(devfd), "/dev/fd/%d", fuse_fd_wait(s));
 	if (fuse_session_mount(s->se, devfd) != 0)
 		fail(s, "cannot serve on %s", devfd);
 	cfg = fuse_loop_cfg_create();
@@ -320,7 +316,6 @@ void bv_server_main(struct bv_mount_cmd *mc, struct bv_source *src, int chan, in
 	struct bv_sandbox_report rep;
 	char errbuf[256] = "";
 	int keep[3] = { chan, bv_source_fd(src), lock_fd };
-	int slot, wfds[2];
 	sigset_t none;
 
 	/* The keeper blocks its stop signals for its signalfd; here they must do what they
@@ -339,14 +334,7 @@ void bv_server_main(struct bv_mount_cmd *mc, struct bv_source *src, int chan, in
 	 * name later. */
 	if (!dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE))
 		bv_debug("libgcc_s.so.1: %s", dlerror());
-	/* A placeholder where the FUSE fd will go, so the sandbox can name it in advance. */
-	slot = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (slot < 0)
-		fail(&s, "/dev/null: %s", strerror(errno));
-	wfds[0] = STDERR_FILENO;
-	wfds[1] = slot;
-	if (bv_sandbox_enter(&(struct bv_sandbox_opts){ .write_fds = wfds, .nwrite_fds = 2,
-							 .chan_fd = chan,
+	if (bv_sandbox_enter(&(struct bv_sandbox_opts){ .chan_fd = chan,
 							 .parent_death_signal = SIGKILL },
 			     &rep, errbuf, sizeof(errbuf)))
 		fail(&s, "cannot confine the server: %s", errbuf);
@@ -361,5 +349,5 @@ void bv_server_main(struct bv_mount_cmd *mc, struct bv_source *src, int chan, in
 		bv_warn("no Landlock on this kernel: the server is confined by uid and seccomp only");
 	fs_open(&s, src);
 	requires_check(&s);
-	serve(&s, slot);
+	serve(&s);
 }
