@@ -4,6 +4,8 @@
 #   harness      the harness alone: bootviewfs -f mounts, the caller unmounts (fusermount3
 #                -u as the user, umount rootless), the daemon exits 0
 #   graceful     start, read, status, stop
+#   escape       code run inside the server (gdb, _inject.sh) makes every harmful call an
+#                exploit would, and each is refused with no trace left
 #   kill         SIGKILL of every daemon process, then stop
 #   deaf         the daemon SIGSTOPped: stop --timeout 2 must reach its kill rung
 #   mkmountpoint the mountpoint does not exist: bootviewfs makes it (0755, one level, the
@@ -12,6 +14,7 @@
 #                nothing left
 #   root-view    `stop` by this caller of a view root started: refused with a message,
 #                and the view, its files and its mount are untouched
+. "$top/tests/integration/_inject.sh"
 make_image
 as_user test -r "$img" || die "harness: $U cannot read $img"
 cat >"$tmp/bin/starter.py" <<'PY'
@@ -118,6 +121,35 @@ start_x
 if started; then
 	reads
 	status_x
+	stop_x
+	check_left "$case" "$sd" "$mnt"
+fi
+end_case
+
+# The server as this user cannot be turned against the host: code run inside it through
+# gdb (tests/integration/_inject.sh, as sandbox_escape.sh does for a root-started view) is
+# refused every harmful call, and leaves no trace.
+case=escape
+new_bundle
+start_x
+if started; then
+	reads
+	server=$(state_get "$sd" server_pid)
+	if ! command -v gdb >/dev/null; then
+		fail "$case: gdb is not installed (scripts/install-deps.sh installs it)"
+	elif [ -z "$server" ] || [ "$server" = 0 ]; then
+		fail "$case: state.json names no server process"
+	else
+		mkdir -p "$tmp/escape-$n"
+		escape_attempts "$server" "$tmp/escape-$n" "$img" >"$tmp/escape.log" 2>&1
+		erc=$?
+		if [ $erc -eq 0 ]; then
+			ok "$case: $(grep -c '^ok:' "$tmp/escape.log") attempts from inside the server refused"
+		else
+			fail "$case: escape_attempts exit $erc: $(grep -E '^FAIL|^escape_attempts' "$tmp/escape.log" | head -5 | tr '\n' ' ')"
+		fi
+	fi
+	reads
 	stop_x
 	check_left "$case" "$sd" "$mnt"
 fi
