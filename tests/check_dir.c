@@ -106,14 +106,18 @@ static const char *kernel_image(const char *name, const char *opts, const char *
 	base = bv_test_mkfs(name, opts, NULL, size);
 	if (!base)
 		return NULL;
-	snprintf(mnt, sizeof(mnt), "%s/%s.mnt", bv_test_tmpdir(), name);
-	if (bv_test_sh("cp '%s' '%s.tmp' && mkdir -p '%s' && mount -o loop '%s.tmp' '%s'", base,
-		       path, mnt, path, mnt) != 0)
+	/* Names of this process's own: a test killed at its timeout while filling the
+	 * directory leaves its loop mount behind, and the next test must not copy over that
+	 * image or mount on top of that mount (seen under load: a 10k directory with 9k
+	 * names). */
+	snprintf(mnt, sizeof(mnt), "%s/%s.mnt.%d", bv_test_tmpdir(), name, (int)getpid());
+	if (bv_test_sh("cp '%s' '%s.tmp.%d' && mkdir -p '%s' && mount -o loop '%s.tmp.%d' '%s'",
+		       base, path, (int)getpid(), mnt, path, (int)getpid(), mnt) != 0)
 		return NULL;
 	snprintf(d, sizeof(d), "%s/d", mnt);
 	mkdir(d, 0755);
 	populate(d);
-	if (bv_test_sh("umount '%s' && mv '%s.tmp' '%s'", mnt, path, path) != 0)
+	if (bv_test_sh("umount '%s' && mv '%s.tmp.%d' '%s'", mnt, path, (int)getpid(), path) != 0)
 		return NULL;
 	return path;
 }
