@@ -152,6 +152,31 @@ if fg_start SIGTERM; then
 fi
 [ $fails -eq $f0 ] && echo "ok: confined daemon exits 0 after fusermount3 -u, umount, SIGTERM"
 
+# 2b. A starter that blocks every signal and ignores SIGTERM and every real-time signal (a
+#     shim's runtime can leave any of these to its children) changes nothing: the server
+#     is confined, and SIGTERM still stops the view (the keeper resets both at start). The
+#     old daemon, which confined its threads by signalling them, served unconfined here.
+f0=$fails
+python3 - "$bin" "$img" "$mnt" <<'PY' >"$tmp/blocked.out" 2>&1
+import signal, subprocess, sys
+for s in list(range(signal.SIGRTMIN, signal.SIGRTMAX + 1)) + [signal.SIGTERM, signal.SIGHUP]:
+    signal.signal(s, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.Signals) - {signal.SIGKILL, signal.SIGSTOP})
+sys.exit(subprocess.run(sys.argv[1:]).returncode)
+PY
+rc=$?
+if [ $rc -eq 0 ]; then
+	pid=$(pgrep -o -f "bootviewfs $img $mnt\$")
+	tasks_check "$pid" "blocked-starter"
+	content_check "blocked-starter"
+	kill -TERM "$pid"
+	wait_gone "$pid" || fail "blocked-starter: SIGTERM did not stop the keeper"
+	mountpoint -q "$mnt" && { fail "blocked-starter: still mounted after SIGTERM"; umount -l "$mnt"; }
+else
+	fail "blocked-starter: start exit $rc: $(cat "$tmp/blocked.out")"
+fi
+[ $fails -eq $f0 ] && echo "ok: a starter with every signal blocked or ignored cannot stop confinement or SIGTERM"
+
 # 3. BOOTVIEWFS_NO_SANDBOX=1: the debugging switch leaves the daemon unconfined.
 f0=$fails
 export BOOTVIEWFS_NO_SANDBOX=1
