@@ -28,9 +28,14 @@ endif
 # pkg-config either: that is "all missing", quietly).
 NOLIB_GOALS := deps help clean demo check uninstall format
 PKG_MISSING := $(shell for p in $(PKGS); do $(PKG_CONFIG) --exists $$p 2>/dev/null || echo $$p; done)
+# The second make of demo and check, in a dry run (make -n demo), comes before anything
+# was installed: it would stop here though the real run would not.
+AFTER_INSTALL_DRY := $(and $(BV_AFTER_INSTALL),$(findstring n,$(firstword -$(MAKEFLAGS))))
 ifneq ($(PKG_MISSING),)
 ifneq ($(filter-out $(NOLIB_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(AFTER_INSTALL_DRY),)
 $(error missing libraries: $(PKG_MISSING). Run: sudo scripts/install-deps.sh (or: make deps; make demo and make check install them themselves))
+endif
 endif
 endif
 
@@ -105,7 +110,7 @@ $(BUILD)/tests/%.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS) 2>/d
 # `make check` works on a fresh machine: install what is missing first.
 check:
 	@scripts/install-deps.sh --if-missing
-	$(Q)$(MAKE) --no-print-directory unit-check integration-check
+	$(Q)$(MAKE) --no-print-directory BV_AFTER_INSTALL=1 unit-check integration-check
 
 unit-check: $(BIN) $(TESTBIN) $(DUMPTREE)
 	@echo "== unit tests"
@@ -117,7 +122,7 @@ integration-check: $(BIN) $(DUMPTREE)
 
 demo:
 	@scripts/install-deps.sh --if-missing
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory BV_AFTER_INSTALL=1 all
 	$(Q)BUILD=$(BUILD) scripts/demo.sh
 
 bench: $(BIN)
