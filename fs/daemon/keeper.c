@@ -450,6 +450,10 @@ static int on_chan(struct keeper *k)
 	}
 	switch (m.type) {
 	case BV_CHAN_LOG:
+		/* One line each: a newline from the server must not forge a line of ours. */
+		for (char *c = m.text; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		bv_log(m.arg <= BV_LOG_DEBUG ? (enum bv_log_level)m.arg : BV_LOG_DEBUG, "%s",
 		       m.text);
 		break;
@@ -497,6 +501,9 @@ static void on_errpipe(struct keeper *k)
 				continue;
 			}
 			k->errline[k->errlen] = '\0';
+			for (size_t j = 0; j < k->errlen; j++)
+				if ((unsigned char)k->errline[j] < 0x20 || k->errline[j] == 0x7f)
+					k->errline[j] = '?';
 			bv_warn("server: %s", k->errline);
 			k->errlen = 0;
 			if (full && buf[i] != '\n')
