@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -656,6 +657,34 @@ static void loop(struct keeper *k)
 	}
 }
 
+/* Once the server is forked (it needed CAP_SETUID and CAP_SETGID to become nobody), the
+ * keeper keeps of its capabilities only what its own work takes: CAP_SYS_ADMIN to mount
+ * and unmount, CAP_KILL to end the server (another uid), CAP_DAC_READ_SEARCH to look up the
+ * required files through the mount whatever the image's modes. Files it writes are its
+ * own; the bounding set is left alone, so that the setuid fusermount3 still works. A
+ * keeper without capabilities (a user) has nothing to trim. Defence in depth: the keeper
+ * reads no byte of the image. */
+static void caps_trim(void)
+{
+	static const unsigned keep[] = { CAP_SYS_ADMIN, CAP_KILL, CAP_DAC_READ_SEARCH };
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct cur[_LINUX_CAPABILITY_U32S_3], want[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, cur) != 0)
+		return;
+	memset(want, 0, sizeof(want));
+	for (unsigned i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		unsigned w = CAP_TO_INDEX(keep[i]), bit = CAP_TO_MASK(keep[i]);
+
+		want[w].permitted |= cur[w].permitted & bit;
+		want[w].effective |= cur[w].permitted & bit;
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+		bv_debug("clearing the ambient set: %s", strerror(errno));
+	if (syscall(SYS_capset, &hdr, want) != 0)
+		bv_warn("cannot drop the keeper's capabilities: %s", strerror(errno));
+}
+
 /* ---- the whole life ---- */
 
 int bv_keeper_run(struct bv_mount_cmd *mc, int ready_pipe)
@@ -711,6 +740,7 @@ int bv_keeper_run(struct bv_mount_cmd *mc, int ready_pipe)
 			goto out;
 		}
 	}
+	caps_trim();
 	loop(&k);
 	/* Stopped on request (even if the server had to be killed), or ended cleanly by an
 	 * unmount from outside. */

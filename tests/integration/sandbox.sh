@@ -70,6 +70,10 @@ tasks_check() { # KEEPER-PID HOW
 	done
 	# main, the session loop's workers, the channel thread
 	[ $n -ge 3 ] || fail "$2: only $n tasks in the server"
+	# The keeper keeps CAP_SYS_ADMIN (21, to mount and unmount), CAP_KILL (5, to end the
+	# server) and CAP_DAC_READ_SEARCH (2, to look up the required files): 0x200024.
+	[ "$(field "/proc/$1/status" CapEff)" = 0000000000200024 ] ||
+		fail "$2: keeper CapEff $(field "/proc/$1/status" CapEff), want 0000000000200024"
 }
 
 sums() { # DIR
