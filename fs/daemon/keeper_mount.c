@@ -254,6 +254,10 @@ static int fuse_usable(struct keeper *k)
 	return 0;
 }
 
+/* The session that mounted (see bv_keeper_mount); volatile so that the store is kept
+ * though nothing reads it: it is what keeps the session reachable for the leak checker. */
+static struct fuse_session *volatile mount_session;
+
 int bv_keeper_mount(struct keeper *k)
 {
 	static const struct fuse_lowlevel_ops no_ops;
@@ -294,18 +298,19 @@ int bv_keeper_mount(struct keeper *k)
 		goto out;
 	}
 	k->mounted = true;
-	fd = dup(fuse_session_fd(se));
-	if (fd < 0) {
-		fd = -errno;
-		bv_keeper_fail(k, "dup: %s", strerror(errno));
-	}
+	/* The fd is the caller's to send and close. The session itself is kept, never
+	 * destroyed: libfuse 3.14 frees the copy of the mountpoint that fuse_session_mount
+	 * made only in fuse_session_unmount, which would unmount (its destroy leaks it), and
+	 * the keeper mounts once. */
+	fd = fuse_session_fd(se);
+	mount_session = se;
+	se = NULL;
 	/* What stop will look for: the type and source mountinfo shows for this mount. */
 	if (bv_mnt_find(k->mnt, NULL, NULL, &me) == 0) {
 		snprintf(k->st->fsname, sizeof(k->st->fsname), "%s", me.source);
 		snprintf(k->st->fstype, sizeof(k->st->fstype), "%s", me.fstype);
 	}
 out:
-	/* Closes libfuse's copy of the fd; the mount stays (no unmount on destroy). */
 	if (se)
 		fuse_session_destroy(se);
 	fuse_opt_free_args(&args);
