@@ -39,7 +39,7 @@ chmod +x "$tmp/bin/"*
 fmake() {
 	local pc=$1
 	shift
-	out=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u SAN -u V \
+	out=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u SAN -u V -u BV_AFTER_INSTALL \
 		PKG_CONFIG="$pc" BUILD="$tmp/build" make -C "$top" --no-print-directory -n "$@" 2>&1)
 	rc=$?
 }
