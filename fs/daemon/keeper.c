@@ -247,7 +247,8 @@ static int source_take(struct keeper *k)
 			free(spec);
 			return err;
 		}
-		/* The spec lives as long as the process: the command's strings point into it. */
+		/* Kept until the keeper ends: the command's source points into it. */
+		k->spec = spec;
 		mc->source = spec->source;
 	}
 	err = bv_source_open(mc->source, &k->src);
@@ -799,5 +800,9 @@ out:
 	free(k.st);
 	free(k.mnt);
 	free(k.src_abs);
+	if (k.spec) {
+		mc->source = NULL;
+		free(k.spec);
+	}
 	return status;
 }

@@ -34,6 +34,7 @@ struct keeper {
 	bool mounted;            /* by us, and not yet detached */
 
 	/* the source */
+	struct bv_mount_spec *spec; /* what --mounts-json said; mc->source points into it */
 	struct bv_source *src;
 	char *src_abs;
 
