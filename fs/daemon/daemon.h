@@ -74,7 +74,7 @@ struct bv_mount_cmd {
  * written one byte once the mount serves (-1 in the foreground). */
 int bv_keeper_run(struct bv_mount_cmd *mc, int ready_pipe);
 
-/* The server, in the keeper's forked child: never returns. SRC_FD is the source opened
+/* The server, in the keeper's forked child: never returns. SRC is the source opened
  * read-only, CHAN the socket to the keeper, LOCK_FD the life lock (kept, never used). */
 void bv_server_main(struct bv_mount_cmd *mc, struct bv_source *src, int chan, int lock_fd)
 	__attribute__((noreturn));
