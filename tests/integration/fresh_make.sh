@@ -44,8 +44,10 @@ fmake() {
 	rc=$?
 }
 clear_msg='missing libraries: fuse3 devmapper jansson blkid. Run: sudo scripts/install-deps.sh'
-# line_of TEXT: the first line of $out containing TEXT (0 if none).
-line_of() { printf '%s\n' "$out" | grep -nF -m1 -- "$1" | cut -d: -f1 | grep . || echo 0; }
+# line_of TEXT: the first line of $out containing TEXT (0 if none). A here-string, not a
+# pipe: with pipefail, a reader that stops at the first match can make the writer die of
+# SIGPIPE and the whole line print "N" and then "0".
+line_of() { awk -v t="$1" 'index($0, t) { print NR; f = 1; exit } END { if (!f) print 0 }' <<<"$out"; }
 
 for pc in "$tmp/bin/pkg-config-none" "$tmp/no/such/pkg-config" false; do
 	pcn=$(basename "$pc")
@@ -64,7 +66,7 @@ for pc in "$tmp/bin/pkg-config-none" "$tmp/no/such/pkg-config" false; do
 		fi
 		[ "$(line_of 'no-print-directory')" -gt "$inst" ] ||
 			fail "make $goal ($pcn): does not re-run make after install-deps"
-		printf '%s\n' "$out" | grep -q 'not found' && fail "make $goal ($pcn): noise: $out"
+		grep -q 'not found' <<<"$out" && fail "make $goal ($pcn): noise: $out"
 	done
 	for goal in deps help clean; do
 		fmake "$pc" "$goal"
