@@ -210,3 +210,23 @@ int bv_mnt_conn_abort(unsigned conn)
 	close(fd);
 	return err;
 }
+
+int bv_mnt_conn_open(unsigned conn)
+{
+	char path[64];
+	int fd;
+
+	fusectl_ensure();
+	snprintf(path, sizeof(path), FUSE_CONNECTIONS "/%u/waiting", conn);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+bool bv_mnt_conn_alive(int fd)
+{
+	char buf[32];
+
+	/* The kernel clears a removed connection's files, and reading one then gives 0
+	 * bytes; a live one gives the number of requests waiting. */
+	return read(fd, buf, sizeof(buf)) > 0;
+}

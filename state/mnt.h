@@ -36,4 +36,16 @@ int bv_mnt_detach(const char *mountpoint);
  * Returns 0 or -errno. */
 int bv_mnt_conn_abort(unsigned conn);
 
+/* A handle on FUSE connection CONN itself, not on its number: an fd of its fusectl
+ * "waiting" file (mounting fusectl first when root and it is missing). Connection numbers
+ * are the superblocks' device minors, which the kernel hands out again, lowest first, as
+ * soon as a superblock dies; the handle tells the connection from a later one that took
+ * its number. Returns the fd or -errno. */
+int bv_mnt_conn_open(unsigned conn);
+
+/* True while the connection FD (from bv_mnt_conn_open) is registered, that is while its
+ * superblock lives and keeps its number; false once the kernel has removed it. An fd
+ * answers once: fusectl files cannot be seeked back to be read again. */
+bool bv_mnt_conn_alive(int fd);
+
 #endif

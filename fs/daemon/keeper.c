@@ -511,8 +511,6 @@ static void on_errpipe(struct keeper *k)
 
 static void on_server_exit(struct keeper *k)
 {
-	struct bv_mnt_entry me;
-
 	while (waitpid(k->server, &k->server_status, 0) < 0 && errno == EINTR)
 		;
 	k->server_exited = true;
@@ -534,7 +532,7 @@ static void on_server_exit(struct keeper *k)
 	} else if (WEXITSTATUS(k->server_status) != 0 && !k->failure[0]) {
 		bv_keeper_fail(k, "the server process exited with status %d",
 			 WEXITSTATUS(k->server_status));
-	} else if (k->mounted && bv_mnt_find(k->mnt, k->st->fstype, k->st->fsname, &me) == 0) {
+	} else if (k->mounted && bv_keeper_mount_present(k)) {
 		/* The server's loop ends when the connection does: aborted through fusectl,
 		 * the mount itself is still there, dead; unmounted below. */
 		bv_info("the FUSE connection was aborted: unmounting");
@@ -683,7 +681,7 @@ int bv_keeper_run(struct bv_mount_cmd *mc, int ready_pipe)
 {
 	struct keeper k = { .mc = mc, .dfd = -1, .lock_fd = -1, .control_fd = -1, .sig_fd = -1,
 			    .ready_pipe = ready_pipe, .log = { .fd = -1, .dfd = -1 },
-			    .mnt_fd = -1, .premounted_fd = -1, .parent_fd = -1,
+			    .mnt_fd = -1, .premounted_fd = -1, .parent_fd = -1, .conn_fd = -1,
 			    .server_pidfd = -1, .chan = -1, .errpipe = -1, .ready_chan = -1,
 			    .ready_ev = { -1, -1 } };
 	int keep[3] = { mc->ready_fd, ready_pipe, bv_keeper_premounted_fd(mc->mountpoint) };
@@ -779,7 +777,7 @@ out:
 	bv_log_set_sink(NULL, NULL);
 	bv_logfile_close(&k.log);
 	for (int *fd = (int[]){ k.sig_fd, k.chan, k.errpipe, k.server_pidfd, k.mnt_fd,
-				k.parent_fd, k.ready_ev[0], k.ready_ev[1], k.premounted_fd, -2 };
+				k.parent_fd, k.ready_ev[0], k.ready_ev[1], k.premounted_fd, k.conn_fd, -2 };
 	     *fd != -2; fd++)
 		if (*fd >= 0)
 			close(*fd);

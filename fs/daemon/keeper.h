@@ -32,6 +32,9 @@ struct keeper {
 	char mnt_name[NAME_MAX + 1];
 	dev_t mnt_dev_before;
 	bool mounted;            /* by us, and not yet detached */
+	int conn_fd;             /* our FUSE connection's handle (bv_mnt_conn_open), or -1 */
+	unsigned conn;           /* its number, the minor of our superblock's device */
+	bool conn_asked, conn_gone; /* the handle answers once: its answer */
 
 	/* the source */
 	struct bv_mount_spec *spec; /* what --mounts-json said; mc->source points into it */
@@ -71,6 +74,9 @@ int bv_keeper_premounted_fd(const char *mnt);
 /* Opens the mountpoint (making it with a state directory), refusing a symlink; fills
  * k->mnt, k->mnt_fd and state.json's identity of it. 0 or -errno (said with bv_keeper_fail). */
 int bv_keeper_mountpoint_take(struct keeper *k);
+/* True when the mount at k->mnt is ours: our type and source, and our connection, which
+ * is still alive (so that no later mount can have taken its number). */
+bool bv_keeper_mount_present(struct keeper *k);
 /* rmdir of a mountpoint the view made, if it is still that directory and unmounted. */
 void bv_keeper_mountpoint_remove(struct keeper *k);
 /* Mounts; returns the connection's fd or -errno (said). */

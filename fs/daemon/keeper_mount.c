@@ -309,6 +309,13 @@ int bv_keeper_mount(struct keeper *k)
 	if (bv_mnt_find(k->mnt, NULL, NULL, &me) == 0) {
 		snprintf(k->st->fsname, sizeof(k->st->fsname), "%s", me.source);
 		snprintf(k->st->fstype, sizeof(k->st->fstype), "%s", me.fstype);
+		/* Held for the view's life: it tells our mount from a later one that reuses
+		 * our path, source and, once our superblock is gone, its device number. */
+		k->conn = me.minor;
+		k->conn_fd = bv_mnt_conn_open(me.minor);
+		if (k->conn_fd < 0)
+			bv_debug("no handle on FUSE connection %u: %s", me.minor,
+				 strerror(-k->conn_fd));
 	}
 out:
 	if (se)
@@ -318,21 +325,37 @@ out:
 	return fd;
 }
 
-/* Detaches our mount, and only ours: mountinfo must show it at our path with the type and
- * source we recorded. */
-void bv_keeper_unmount(struct keeper *k)
+bool bv_keeper_mount_present(struct keeper *k)
 {
 	struct bv_mnt_entry me;
+
+	if (!k->mnt || bv_mnt_find(k->mnt, k->st->fstype[0] ? k->st->fstype : NULL,
+				   k->st->fsname[0] ? k->st->fsname : NULL, &me) != 0)
+		return false;
+	if (k->conn_fd >= 0 && !k->conn_asked) {
+		/* Asked when the view ends (the server gone, or a stop), not before: no later
+		 * mount can take our number while our superblock lives. */
+		k->conn_asked = true;
+		k->conn_gone = !bv_mnt_conn_alive(k->conn_fd);
+	}
+	if (k->conn_asked)
+		return !k->conn_gone && me.minor == k->conn;
+	/* No handle (no fusectl): the number alone, which a later mount may have reused. */
+	return k->st->fuse_conn < 0 || me.minor == (unsigned)k->st->fuse_conn;
+}
+
+/* Detaches our mount, and only ours (bv_keeper_mount_present). A view unmounted from
+ * outside and started again at once on the same path, from the same source, is another
+ * view: its mount must survive this keeper's end. */
+void bv_keeper_unmount(struct keeper *k)
+{
 	int err;
 
 	if (!k->mounted)
 		return;
 	k->mounted = false;
-	if (bv_mnt_find(k->mnt, k->st->fstype[0] ? k->st->fstype : NULL,
-			k->st->fsname[0] ? k->st->fsname : NULL, &me) != 0)
-		return; /* unmounted from outside already */
-	if (k->st->fuse_conn >= 0 && me.minor != (unsigned)k->st->fuse_conn)
-		return; /* another mount now sits there */
+	if (!bv_keeper_mount_present(k))
+		return; /* unmounted from outside already, or another mount now sits there */
 	err = bv_mnt_detach(k->mnt);
 	if (err)
 		bv_err("unmount %s: %s", k->mnt, strerror(-err));

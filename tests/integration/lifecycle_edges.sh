@@ -8,6 +8,10 @@
 #   symlink-mnt       a mountpoint that is a symlink is refused; the target stays empty
 #   aborted           a connection aborted through fusectl: the keeper unmounts the dead
 #                     mount, state "stopped" is true, nothing is left
+#   successor         a view unmounted from outside and, before its keeper has ended, a
+#                     new view of the same source on the same path: the new mount reuses
+#                     the old one's connection number (the kernel hands out the lowest
+#                     free), and the old keeper, ending, must leave it alone
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 . "$(dirname "$0")/_lifecycle.sh"
@@ -86,4 +90,26 @@ grep -q "connection was aborted" "$sd/log" || fail "aborted: log: $(cat "$sd/log
 "$bin" stop --state-dir "$sd" || fail "aborted: stop"
 check_clean aborted "$sd" "$mnt" "$(state_get "$sd" pid)"
 ok "aborted: an aborted connection is unmounted by the keeper; state stopped is true"
+
+# successor: the first keeper is held stopped (SIGSTOP) across the unmount and the second
+# start, so that it ends only once the second view is up, as a slow keeper would.
+sda=$tmp/su/a sdb=$tmp/su/b mnt=$tmp/su/mnt fails0=$fails
+mkdir -p "$mnt"
+"$bin" --state-dir "$sda" "$img" "$mnt" || fail "successor: start a"
+ka=$(state_get "$sda" pid) conna=$(state_get "$sda" fuse_conn)
+kill -STOP "$ka"
+umount "$mnt" || fail "successor: umount a"
+"$bin" --state-dir "$sdb" "$img" "$mnt" || fail "successor: start b"
+connb=$(state_get "$sdb" fuse_conn)
+kill -CONT "$ka"
+poll 10 pid_gone "$ka" || fail "successor: the first keeper did not end"
+[ "$conna" = "$connb" ] ||
+	echo "note: successor: connection numbers $conna and $connb differ; the reuse was not hit"
+is_mounted "$mnt" || fail "successor: the first keeper unmounted the second view"
+cmp -s "$mnt/unikernel/kernel" "$kernel_src" || fail "successor: the second view does not serve"
+state_is "$sdb" ready || fail "successor: second view's state '$(state_get "$sdb" status)'"
+state_is "$sda" stopped || fail "successor: first view's state '$(state_get "$sda" status)'"
+"$bin" stop --state-dir "$sdb" || fail "successor: stop b"
+check_clean successor "$sdb" "$mnt" "$(state_get "$sdb" pid)"
+[ $fails -eq $fails0 ] && ok "successor: a keeper ending late leaves a new view on its path alone"
 finish
