@@ -73,7 +73,8 @@ for how in plain mounts-json; do
 	awk -v m="$mnt" '$5 == m' /proc/self/mountinfo | grep -q " bootviewfs:view-$how " ||
 		fail "$how: fsname is not bootviewfs:<id>"
 	# The daemon holds none of the starter's descriptors: only what it opened itself. Its two
-	# processes share one socket pair: a socket is theirs when its peer is the other's.
+	# processes share one socket pair: a socket is theirs when its peer is the other's. The
+	# keeper alone holds the mountpoint and its connection's fusectl file (its handle on it).
 	server=$(state_get "$sd" server_pid)
 	[ -n "$server" ] && [ -d "/proc/$server" ] || fail "$how: no server process ($server)"
 	for p in $pid $server; do
@@ -83,7 +84,8 @@ for how in plain mounts-json; do
 			t=$(readlink "$f")
 			case $t in
 			/dev/null | /dev/fuse | "$img" | "$sd" | "$sd"/* | anon_inode:* | pipe:*) ;;
-			"$mnt" | "$(dirname "$mnt")") [ "$p" = "$pid" ] || fail "$how: the server holds $t" ;;
+			"$mnt" | "$(dirname "$mnt")" | "/sys/fs/fuse/connections/$conn/waiting")
+				[ "$p" = "$pid" ] || fail "$how: the server holds $t" ;;
 			socket:*) socket_is_peer_of "$t" "$other" || fail "$how: pid $p holds $t" ;;
 			*) fail "$how: pid $p holds $t" ;;
 			esac
