@@ -12,6 +12,8 @@
 #                caller's) and stop removes it; two missing levels are refused
 #   no-fuse      /dev/fuse is the host's 0600 node: one sentence naming /dev/fuse, exit 1,
 #                nothing left
+#   no-fusermount3 (user only) no setuid helper: one sentence naming fusermount3, exit 1,
+#                nothing left
 #   root-view    `stop` by this caller of a view root started: refused with a message,
 #                and the view, its files and its mount are untouched
 . "$top/tests/integration/_inject.sh"
@@ -240,6 +242,30 @@ st=$(state_get "$sd" status)
 case $st in failed | "") ok "$case: state '${st:-none}'" ;; *) fail "$case: state '$st'" ;; esac
 asuser_fuse on
 end_case
+
+# no-fusermount3 (as a user only: rootless root mounts FUSE itself): /dev/null bound over
+# the helper, in this private mount namespace.
+if [ "$asuser_mode" = user ]; then
+	case=no-fusermount3
+	hidden=()
+	for h in /usr/bin/fusermount3 /bin/fusermount3 /usr/local/bin/fusermount3; do
+		[ -e "$h" ] && mount --bind /dev/null "$h" && hidden+=("$h")
+	done
+	new_bundle
+	start_x
+	[ $rc -eq 1 ] && ok "$case: start exit 1" || fail "$case: start exit $rc, want 1 ('$line')"
+	nl=$(grep -c . "$tmp/start.err")
+	if [ "$nl" -eq 1 ] && grep -q "fusermount3 is not installed" "$tmp/start.err"; then
+		ok "$case: one line naming fusermount3: $(cat "$tmp/start.err")"
+	else
+		fail "$case: want one line naming fusermount3, got $nl: $(tr '\n' '|' <"$tmp/start.err")"
+	fi
+	is_mounted "$mnt" && fail "$case: left a mount" || ok "$case: no mount"
+	poll 5 _no_daemon "$sd" && ok "$case: no daemon" || fail "$case: daemon left: $(view_pids "$sd")"
+	poll 5 image_free >/dev/null && ok "$case: image closed" || fail "$case: image open"
+	for h in "${hidden[@]}"; do umount "$h"; done
+	end_case
+fi
 
 case=root-view
 n=$((n + 1))
