@@ -1,6 +1,9 @@
 /* bootviewfs: argument dispatch only. Each command lives in its own fs/cmd_*.c. */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fs/cmd.h"
 
@@ -42,6 +45,69 @@ static void usage(FILE *out)
 		"2 bad command line.\n");
 }
 
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* Edit distance of A and B (insertions, deletions, substitutions), for names of a few
+ * letters; anything longer than 31 counts as far. */
+static unsigned distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned row[32];
+
+	if (la > 31 || lb > 31)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* True for a first word that reads as a mistyped command rather than a SOURCE: a plain
+ * lower-case word, no path by that name. */
+static bool looks_like_command(const char *w)
+{
+	struct stat st;
+
+	if (!*w || strlen(w) > 31)
+		return false;
+	for (const char *c = w; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || *c == '-'))
+			return false;
+	return w[0] != '-' && lstat(w, &st) != 0 && errno == ENOENT;
+}
+
+static int unknown_command(const char *w)
+{
+	const char *near = NULL;
+
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (distance(w, commands[i].name) <= 2 && !near)
+			near = commands[i].name;
+	fprintf(stderr, "bootviewfs: unknown command '%s'", w);
+	if (near)
+		fprintf(stderr, " (did you mean '%s'?)", near);
+	fprintf(stderr, "; the commands are");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(stderr, " %s", commands[i].name);
+	fprintf(stderr, ", and SOURCE MOUNTPOINT serves SOURCE (no file '%s' here)\n"
+		"try 'bootviewfs --help'\n", w);
+	return BV_EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -61,8 +127,10 @@ int main(int argc, char **argv)
 		printf("bootviewfs %s\n", BV_VERSION);
 		return BV_EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
+	if (looks_like_command(argv[1]))
+		return unknown_command(argv[1]);
 	return bv_cmd_mount(argc, argv);
 }

@@ -88,6 +88,25 @@ check "probe of zeros: supported false, an error, exit 1" probe_refuses
 check "probe with no SOURCE: exit 2" status_is 2 "$bin" probe
 check "probe of a missing file: exit 1" status_is 1 "$bin" probe "$tmp/nonexistent"
 
+# ---- a mistyped command ----
+unknown_command() { # WORD WANT-SUGGESTION: exit 2, one line naming it, the hint, no mount tried
+	local err
+	err=$(cd "$tmp" && "$bin" "$1" "$img" 2>&1 >/dev/null)
+	[ $? -eq 2 ] || { echo "exit not 2: $err"; return 1; }
+	case $err in *"unknown command '$1'"*"$2"*"try 'bootviewfs --help'"*) ;;
+	*) echo "stderr: $err"; return 1 ;; esac
+	case $err in *[Mm]ountpoint*) echo "stderr talks of a mountpoint: $err"; return 1 ;; esac
+}
+check "prob: unknown command, did you mean probe, exit 2" unknown_command prob "did you mean 'probe'"
+check "frobnicate: unknown command, the list, exit 2" unknown_command frobnicate "probe ls cat"
+src_word() { # a plain word naming a file in the current directory is still a SOURCE
+	local err
+	ln -sf "$img" "$tmp/image"
+	err=$(cd "$tmp" && "$bin" image "$tmp/nonexistent-mnt" 2>&1)
+	case $err in *"unknown command"* | "") echo "stderr: '$err'"; return 1 ;; esac
+}
+check "a SOURCE in the current directory is not taken for a command" src_word
+
 # ---- ls ----
 ls_matches() { # DIR-IN-IMAGE: names, byte-sorted, as the source tree has them
 	"$bin" ls "$img" "$1" >"$tmp/ls.out" || return 1
