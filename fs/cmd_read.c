@@ -804,7 +804,8 @@ int bv_cmd_extract(int argc, char **argv)
 		return usage_error(extract_help, "extract takes SOURCE, DESTDIR and PATH...");
 	destfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (destfd < 0) {
-		fprintf(stderr, "bootviewfs: %s: %s\n", argv[2], strerror(errno));
+		fprintf(stderr, "bootviewfs: destination %s: %s (extract does not create it)\n",
+			argv[2], strerror(errno));
 		return BV_EXIT_FAIL;
 	}
 	buf = malloc(COPY_CHUNK);

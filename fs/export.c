@@ -133,8 +133,13 @@ static int path_add(struct bv_export *ex, struct bv_ext4 *fs, const char *path, 
 		if (!err)
 			err = bv_ext4_inode_get_linked(fs, ino, &inode);
 		if (err) {
-			snprintf(errbuf, errbuf_size, "export path %s: %s: %s", path, prefix,
-				 strerror(-err));
+			/* The failing prefix only when it is not the whole path. */
+			if (last && strcmp(prefix, path) == 0)
+				snprintf(errbuf, errbuf_size, "export path %s: %s", path,
+					 strerror(-err));
+			else
+				snprintf(errbuf, errbuf_size, "export path %s: %s: %s", path,
+					 prefix, strerror(-err));
 			return err;
 		}
 		if (S_ISDIR(inode.mode)) {

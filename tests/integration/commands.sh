@@ -286,6 +286,14 @@ PY
 }
 check "extract: content, mode without set-id bits, mtimes, holes, symlink followed, 60 levels" extract_ok
 
+dest_missing() { # a missing DESTDIR: exit 1, named as the destination
+	local err
+	err=$("$bin" extract "$img" "$tmp/no-such-dest" /sizes/f1 2>&1)
+	[ $? -eq 1 ] || { echo "exit not 1: $err"; return 1; }
+	case $err in *"destination $tmp/no-such-dest: No such file"*) ;; *) echo "$err"; return 1 ;; esac
+}
+check "extract into a missing DESTDIR: exit 1, 'destination ...'" dest_missing
+
 # Nothing is written outside DESTDIR.
 out=$tmp/outside
 mkdir -p "$out" "$tmp/d2" "$tmp/d3" "$tmp/d4/sizes"

@@ -84,4 +84,13 @@ for case in "/unikernel/escape-abs:No such file" "/etc/../urunc.json:not allowed
 	[ -e "$sd/control" ] && fail "export=$paths: control FIFO left"
 	ok "export=${paths:0:40} refused: $(json_get "$line" error | cut -c1-80)"
 done
+
+# A missing export path is named once, not as "/nope: /nope: ...".
+sd=$tmp/nope/bootviewfs mnt=$tmp/nope/mnt
+mkdir -p "$mnt"
+line=$(start_view --state-dir "$sd" --export /nope "$img" "$mnt")
+case $(json_get "$line" error) in
+*"export path /nope: No such file or directory"*) ok "a missing export path is named once" ;;
+*) fail "--export /nope: error '$(json_get "$line" error)'" ;;
+esac
 finish
