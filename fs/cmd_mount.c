@@ -95,6 +95,12 @@ static int export_list_add(struct bv_mount_cmd *mc, const char *list)
 	return err;
 }
 
+/* After the one line that says what is wrong with a command line. */
+static void usage_hint(void)
+{
+	fprintf(stderr, "try 'bootviewfs mount --help'\n");
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -472,7 +478,7 @@ int bv_cmd_mount(int argc, char **argv)
 		err = exports_settle(&mc);
 	if (err) {
 		if (err < 0) {
-			usage(stderr);
+			usage_hint();
 			ready_fd_error(&mc, "bad command line");
 			status = BV_EXIT_USAGE;
 		} else {
@@ -482,7 +488,7 @@ int bv_cmd_mount(int argc, char **argv)
 	}
 	if (mc.allow_other && mc.allow_root) {
 		fprintf(stderr, "bootviewfs: allow_other and allow_root exclude each other\n");
-		usage(stderr);
+		usage_hint();
 		ready_fd_error(&mc, "allow_other and allow_root exclude each other");
 		status = BV_EXIT_USAGE;
 		goto out;

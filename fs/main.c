@@ -11,6 +11,7 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
+	{ "mount", bv_cmd_mount }, /* the mount form, named: `bootviewfs mount --help` */
 	{ "probe", bv_cmd_probe },
 	{ "ls", bv_cmd_ls },
 	{ "cat", bv_cmd_cat },
@@ -39,7 +40,9 @@ static void usage(FILE *out)
 		"SOURCE is a block device or an image file holding ext2, ext3 or ext4. It is opened\n"
 		"read-only and never written; a journal that needs recovery is replayed in memory.\n"
 		"Paths are resolved inside the image: symlinks never lead out of it.\n"
-		"`bootviewfs COMMAND --help` describes each command.\n"
+		"`bootviewfs COMMAND --help` describes each command; `bootviewfs mount --help`\n"
+		"the mount form and its options (`bootviewfs mount SOURCE MOUNTPOINT` is the same\n"
+		"as the form without the word).\n"
 		"\n"
 		"Exit status: 0 success, 1 failure (bad source, missing path, corruption),\n"
 		"2 bad command line.\n");

@@ -99,6 +99,16 @@ unknown_command() { # WORD WANT-SUGGESTION: exit 2, one line naming it, the hint
 }
 check "prob: unknown command, did you mean probe, exit 2" unknown_command prob "did you mean 'probe'"
 check "frobnicate: unknown command, the list, exit 2" unknown_command frobnicate "probe ls cat"
+bad_mount_line() { # one line saying what is wrong, then the hint; no usage dump
+	local err
+	err=$("$bin" -o bogus "$img" "$tmp" 2>&1)
+	[ $? -eq 2 ] || { echo "exit not 2: $err"; return 1; }
+	[ "$err" = "bootviewfs: unknown mount option 'bogus'
+try 'bootviewfs mount --help'" ] || { echo "stderr: $err"; return 1; }
+}
+check "a bad mount option: one line, then try 'bootviewfs mount --help', exit 2" bad_mount_line
+mount_help() { grep -q -- "-o OPTS" <<<"$("$bin" mount --help)" && grep -q "mount --help" <<<"$("$bin" --help)"; }
+check "bootviewfs mount --help lists the mount options; --help points at it" mount_help
 src_word() { # a plain word naming a file in the current directory is still a SOURCE
 	local err
 	ln -sf "$img" "$tmp/image"
