@@ -105,7 +105,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bootviewfs [-f] [-d] [-o OPTS] [--state-dir DIR] [--ready-fd N] [--id NAME]\n"
-		"                  [--require PATH]... [--export PATH]... [--export-all]\n"
+		"                  [--require PATH]... [--export PATH]... [--export-all] [--over-mount]\n"
 		"                  SOURCE MOUNTPOINT\n"
 		"       bootviewfs --mounts-json FILE|- [options] MOUNTPOINT\n"
 		"  Serves the ext2/3/4 filesystem on SOURCE (block device or image) read-only.\n"
@@ -124,6 +124,8 @@ static void usage(FILE *f)
 		"  --export P[:P...]  serve only these paths (and the directories on the way);\n"
 		"                repeatable, the same as -o export=; --require'd paths are added\n"
 		"  --export-all  with --require: serve the whole image (else only what is required)\n"
+		"  --over-mount  mount even where something is mounted already (-o over_mount);\n"
+		"                without it a mountpoint that is a mount point is refused\n"
 		"Without -f the command returns once the mount answers, or fails with nothing mounted.\n"
 		"Stop it with `bootviewfs stop --state-dir DIR`, `fusermount3 -u MOUNTPOINT` or\n"
 		"`umount MOUNTPOINT`.\n");
@@ -197,6 +199,10 @@ static int opt_one(struct bv_mount_cmd *mc, const char *o, size_t raw_len, const
 	}
 	if (strncmp(o, "export=", 7) == 0)
 		return export_list_add(mc, o + 7);
+	if (strcmp(o, "over_mount") == 0) {
+		mc->over_mount = true;
+		return 0;
+	}
 	if (strcmp(o, "allow_root") == 0)
 		mc->allow_root = true;
 	if (strncmp(o, "max_read=", 9) == 0) {
@@ -291,6 +297,7 @@ static int args_parse(struct bv_mount_cmd *mc, int argc, char **argv)
 		{ "mounts-json", required_argument, NULL, 'M' },
 		{ "export", required_argument, NULL, 'E' },
 		{ "export-all", no_argument, NULL, 'A' },
+		{ "over-mount", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -365,6 +372,9 @@ static int args_parse(struct bv_mount_cmd *mc, int argc, char **argv)
 			break;
 		case 'A':
 			mc->export_all = true;
+			break;
+		case 'O':
+			mc->over_mount = true;
 			break;
 		case 'E':
 			/* Like -o export=: a colon-separated list is accepted too. */

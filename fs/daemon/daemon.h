@@ -53,6 +53,7 @@ struct bv_mount_cmd {
 	const char *exports[BV_EXPORT_PATHS_MAX]; /* --export and -o export= (+ --require) */
 	unsigned nexports;
 	bool export_all;            /* --export-all: --require does not imply export mode */
+	bool over_mount;            /* --over-mount, -o over_mount: mount over another mount */
 	char *export_lists[BV_EXPORT_PATHS_MAX]; /* owned copies of -o export= values */
 	unsigned nexport_lists;
 	bool foreground;

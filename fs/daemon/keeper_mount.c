@@ -145,6 +145,17 @@ int bv_keeper_mountpoint_take(struct keeper *k)
 	if (!k->mnt)
 		return -ENOMEM;
 	snprintf(k->st->mountpoint, sizeof(k->st->mountpoint), "%s", k->mnt);
+	/* One view per mountpoint: a second one stacked on the first would hide it, and the
+	 * two would end up unmounting each other. */
+	if (!mc->over_mount) {
+		struct bv_mnt_entry me;
+
+		if (bv_mnt_find(k->mnt, NULL, NULL, &me) == 0) {
+			bv_keeper_fail(k, "mountpoint %s: %s (%s) is mounted there already: refused "
+				 "(--over-mount to mount over it)", k->mnt, me.source, me.fstype);
+			return -EBUSY;
+		}
+	}
 	return 0;
 }
 

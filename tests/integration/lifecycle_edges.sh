@@ -8,6 +8,9 @@
 #   symlink-mnt       a mountpoint that is a symlink is refused; the target stays empty
 #   aborted           a connection aborted through fusectl: the keeper unmounts the dead
 #                     mount, state "stopped" is true, nothing is left
+#   one-per-mnt       a second view on a mountpoint that serves, or on a tmpfs mount, is
+#                     refused naming what is there (exit 1, nothing stacked, the first view
+#                     untouched); --over-mount stacks on purpose
 #   successor         a view unmounted from outside and, before its keeper has ended, a
 #                     new view of the same source on the same path: the new mount reuses
 #                     the old one's connection number (the kernel hands out the lowest
@@ -90,6 +93,30 @@ grep -q "connection was aborted" "$sd/log" || fail "aborted: log: $(cat "$sd/log
 "$bin" stop --state-dir "$sd" || fail "aborted: stop"
 check_clean aborted "$sd" "$mnt" "$(state_get "$sd" pid)"
 ok "aborted: an aborted connection is unmounted by the keeper; state stopped is true"
+
+# one-per-mnt
+sda=$tmp/op/a sdb=$tmp/op/b mnt=$tmp/op/mnt fails0=$fails
+mkdir -p "$mnt"
+"$bin" --state-dir "$sda" "$img" "$mnt" || fail "one-per-mnt: start a"
+nmounts() { awk -v m="$mnt" '$5 == m' /proc/self/mountinfo | wc -l; }
+out=$("$bin" --state-dir "$sdb" "$img" "$mnt" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "one-per-mnt: second view exit $rc, want 1"
+case $out in *"is mounted there already"*"--over-mount"*) ;; *) fail "one-per-mnt: '$out'" ;; esac
+[ "$(nmounts)" = 1 ] || fail "one-per-mnt: $(nmounts) mounts at $mnt"
+state_is "$sdb" failed || fail "one-per-mnt: second state '$(state_get "$sdb" status)'"
+state_is "$sda" ready && cmp -s "$mnt/unikernel/kernel" "$kernel_src" ||
+	fail "one-per-mnt: the first view was disturbed"
+"$bin" --state-dir "$sdb" --over-mount "$img" "$mnt" || fail "one-per-mnt: --over-mount"
+[ "$(nmounts)" = 2 ] || fail "one-per-mnt: --over-mount gave $(nmounts) mounts"
+"$bin" stop --state-dir "$sdb" || fail "one-per-mnt: stop b"
+"$bin" stop --state-dir "$sda" || fail "one-per-mnt: stop a"
+[ "$(nmounts)" = 0 ] || fail "one-per-mnt: $(nmounts) mounts left"
+mount -t tmpfs -o size=1m bvtmp "$mnt" || fail "one-per-mnt: tmpfs"
+out=$("$bin" "$img" "$mnt" 2>&1) && fail "one-per-mnt: mounted over tmpfs"
+case $out in *"bvtmp (tmpfs) is mounted there already"*) ;; *) fail "one-per-mnt: over tmpfs: '$out'" ;; esac
+umount "$mnt"
+[ $fails -eq $fails0 ] && ok "one-per-mnt: one view per mountpoint unless --over-mount"
 
 # successor: the first keeper is held stopped (SIGSTOP) across the unmount and the second
 # start, so that it ends only once the second view is up, as a slow keeper would.
