@@ -9,6 +9,11 @@
 # Options:
 #   --disk FILE[:ro]   attach FILE as the next raw virtio disk (/dev/vda, /dev/vdb, ...)
 #   --file SRC[:NAME]  put SRC into the guest as /vm/files/NAME (default: its basename)
+#   --bin SRC[:DEST]   put executable SRC into the guest as DEST (default /usr/bin/NAME),
+#                      with every shared library ldd names
+#   --deb PKG:PATH     the same for PATH of Debian package PKG, which is `apt-get
+#                      download`ed and unpacked under build/vm/debs/ (never installed)
+#   --mem MB           guest memory (default 512)
 #   --timeout SEC      give up on the guest after SEC seconds (default 120)
 #   --accel A          qemu accelerator, tcg (default) or kvm; also $VM_ACCEL
 #   --log FILE         where the serial console goes (default build/vm/console.GUEST.log)
@@ -36,18 +41,21 @@ die() { echo "FAIL: vm-test: $*"; exit 1; }
 say() { echo "vm-test: $*" >&2; }
 
 orig_args=("$@")
-disks=() files=() timeout=120 accel=${VM_ACCEL:-tcg} log='' verbose=0 prepare=0 guest=''
+disks=() files=() bins=() debs=() mem=512 timeout=120 accel=${VM_ACCEL:-tcg} log='' verbose=0 prepare=0 guest=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--disk) disks+=("$2"); shift 2 ;;
 	--file) files+=("$2"); shift 2 ;;
+	--bin) bins+=("$2"); shift 2 ;;
+	--deb) debs+=("$2"); shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--accel) accel=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
 	-v) verbose=1; shift ;;
 	--prepare) prepare=1; shift ;;
 	--smoke) guest=$top/scripts/vm/smoke.sh; shift; break ;;
-	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
 	--) shift; break ;;
 	-*) echo "usage: see $0 --help" >&2; exit 2 ;;
 	*) break ;;
@@ -217,6 +225,40 @@ if [ ! -s "$base" ] || [ "$0" -nt "$base" ]; then
 	mv "$base.tmp" "$base" || die "cannot write $base"
 	say "modules: $(tr '\n' ' ' <"$tree/modules/order")"
 fi
+
+# Prints where Debian package $1 is unpacked, downloading and unpacking it once (the
+# version apt-cache names is the cache key: an update brings a new one).
+deb_root() {
+	local pkg=$1 ver dir
+	ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ { print $2; exit }')
+	[ -n "$ver" ] && [ "$ver" != "(none)" ] ||
+		ver=$(ls -d "$vmdir/debs/$pkg"_* 2>/dev/null | sort -V | tail -n1 | sed "s|.*/${pkg}_||")
+	[ -n "$ver" ] || skip "apt-cache knows no package $pkg (apt-get update needed)"
+	dir=$vmdir/debs/${pkg}_$ver
+	if [ ! -e "$dir/.unpacked" ]; then
+		say "downloading $pkg $ver"
+		rm -rf "$dir" "$dir.dl"
+		mkdir -p "$dir.dl" "$dir/root"
+		(cd "$dir.dl" && apt-get download -q "$pkg=$ver") >"$dir.dl/log" 2>&1 ||
+			skip "apt-get download $pkg failed: $(tail -n1 "$dir.dl/log")"
+		dpkg-deb -x "$dir.dl"/*.deb "$dir/root" || die "dpkg-deb -x of $pkg failed"
+		rm -rf "$dir.dl"
+		touch "$dir/.unpacked"
+	fi
+	echo "$dir/root"
+}
+
+# Under the lock too: two runs must not unpack one package at once.
+declare -A deb_dir=()
+for d in "${debs[@]}"; do
+	p=${d%%:*}
+	[ -z "${deb_dir[$p]:-}" ] || continue
+	if ! deb_dir[$p]=$(deb_root "$p"); then
+		rc=$?
+		echo "${deb_dir[$p]}"
+		exit $rc
+	fi
+done
 exec 9>&-
 [ $prepare -eq 1 ] && { echo "vm-test: ready: $vmlinuz, $base"; exit 0; }
 
@@ -237,6 +279,15 @@ chmod 755 "$run/tree/init" "$run/tree/vm/test"
 copy_with_libs "$run/tree" "$bin" /usr/bin/bootviewfs || die "cannot copy $bin"
 fm=$(command -v fusermount3 || true)
 [ -z "$fm" ] || copy_with_libs "$run/tree" "$fm" /usr/bin/fusermount3 || die "cannot copy $fm"
+for b in "${bins[@]}"; do
+	src=${b%%:*} dest=/usr/bin/${b##*/}
+	[ "$src" = "$b" ] || dest=${b#*:}
+	copy_with_libs "$run/tree" "$src" "$dest" || die "cannot copy $src"
+done
+for d in "${debs[@]}"; do
+	copy_with_libs "$run/tree" "${deb_dir[${d%%:*}]}${d#*:}" "${d#*:}" ||
+		die "no ${d#*:} in package ${d%%:*}"
+done
 for f in "${files[@]}"; do
 	src=${f%%:*} name=${f##*/}
 	[ "$src" = "$f" ] || name=${f#*:}
@@ -247,7 +298,7 @@ done
 cat "$base" "$run/overlay.cpio.gz" >"$run/initrd" || die "cannot write $run/initrd"
 
 # --- boot ---------------------------------------------------------------------------
-qargs=(-machine q35,accel="$accel" -m 512 -smp 1 -nodefaults -no-user-config
+qargs=(-machine q35,accel="$accel" -m "$mem" -smp 1 -nodefaults -no-user-config
 	-display none -serial stdio -no-reboot
 	-kernel "$vmlinuz" -initrd "$run/initrd"
 	-append "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init")

@@ -44,6 +44,94 @@ wait_until() {
 	return 1
 }
 
+# --- devices, mounts and trees --------------------------------------------------------
+
+# "MAJ:MIN" of a block device, in the hex stat prints.
+devno() { stat -L -c '%t:%T' "$1" 2>/dev/null; }
+
+# Prints "PID FD" for every open fd on block device $1, in any process.
+holders() {
+	local want l p
+	want=$(devno "$1")
+	[ -n "$want" ] || return 0
+	for l in /proc/[0-9]*/fd/*; do
+		[ -b "$l" ] || continue
+		[ "$(devno "$l")" = "$want" ] || continue
+		p=${l#/proc/}
+		echo "${p%%/*} ${l##*/}"
+	done
+}
+
+no_holders() { [ -z "$(holders "$1")" ]; }
+
+# busybox-static has no mountpoint applet.
+is_mounted() { awk -v d="$1" '$2 == d { f = 1 } END { exit !f }' /proc/mounts; }
+
+not_mounted() { ! is_mounted "$1"; }
+
+open_count() { dmsetup info -c --noheadings -o open "$1" 2>/dev/null | tr -d ' '; }
+
+# Used data blocks of pool $1 (default "pool"): a write to a snapshot's shared block allocates a new one.
+pool_used() { dmsetup status "${1:-pool}" | awk '{ split($6, a, "/"); print a[1] }'; }
+
+# check_daemon_ro NAME DEV: every process holding DEV is bootviewfs, with DEV open O_RDONLY.
+check_daemon_ro() {
+	local name=$1 dev=$2 bad='' all='' n=0 pid fd flags exe
+	holders "$dev" >/tmp/holders
+	while read -r pid fd; do
+		n=$((n + 1))
+		exe=$(readlink "/proc/$pid/exe")
+		flags=$(awk '/^flags:/ { print $2 }' "/proc/$pid/fdinfo/$fd")
+		all="$all $flags"
+		case $exe in */bootviewfs) ;; *) bad="$bad pid $pid is $exe;" ;; esac
+		# flags is octal with a leading 0; O_ACCMODE is the low two bits.
+		[ $((0$flags & 3)) -eq 0 ] || bad="$bad pid $pid fd $fd flags $flags;"
+	done </tmp/holders
+	if [ $n -eq 0 ]; then
+		fail "$name" "nobody holds $dev"
+	elif [ -n "$bad" ]; then
+		fail "$name" "$bad"
+	else
+		pass "$name"
+		info "$name: $n fd(s) on $dev, flags$all"
+	fi
+}
+
+# check_files NAME DIR LIST: every file in LIST (sha256sum format) has that hash under DIR.
+check_files() {
+	check "$1" sh -c "cd '$2' && sha256sum -c -s '$3'"
+}
+
+# Sorted "sha256 path" for every regular file, "L target path" for symlinks, under $1.
+tree_sums() {
+	(cd "$1" && find . -path ./lost+found -prune -o \( -type f -o -type l \) -print |
+		sort | while read -r f; do
+			if [ -L "$f" ]; then echo "L $(readlink "$f") $f"
+			else sha256sum "$f"; fi
+		done)
+}
+
+# Sorted "mode uid gid links size mtime ino 'name' -> 'target'" of every entry under $1,
+# and the sha256 of every regular file: what two views of one tree must agree on. find
+# runs stat and sha256sum on many names at once (a fork per file is slow in the VM).
+tree_meta() {
+	(cd "$1" && {
+		find . -path ./lost+found -prune -o -exec stat -c '%f %u %g %h %s %Y %i %N' {} +
+		find . -path ./lost+found -prune -o -type f -exec sha256sum {} +
+	} | LC_ALL=C sort)
+}
+
+# Sorted "TYPE path" (f, d or l) of every entry under $1, lost+found aside: the shape of a
+# tree, which the host can print the same way for a tree it made.
+tree_types() {
+	(cd "$1" && for t in f d l; do
+		find . -path ./lost+found -prune -o -type $t -print | sed "s|^|$t |"
+	done | LC_ALL=C sort)
+}
+
+# not CMD...: succeeds when CMD fails.
+not() { ! "$@"; }
+
 finish() {
 	echo "BVVM: INFO $bv_passed passed, $bv_failed failed"
 	[ $bv_failed -eq 0 ] && exit 0
