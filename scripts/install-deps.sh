@@ -29,6 +29,9 @@ PKGS=(
 	qemu-system-x86 busybox-static cpio
 	# other filesystems, for "refuse clearly" tests
 	xfsprogs squashfs-tools
+	# the shim client (examples/shim): Go and containerd's Go client library, the same
+	# version as Debian's containerd that the VM test runs (apt-get download, not installed)
+	golang-go golang-github-containerd-containerd-dev
 	# make fuzz: clang with libFuzzer, ASan and UBSan runtimes
 	clang libclang-rt-14-dev
 )
