@@ -230,7 +230,14 @@ fi
 # version apt-cache names is the cache key: an update brings a new one).
 deb_root() {
 	local pkg=$1 ver dir
-	ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ { print $2; exit }')
+	candidate() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2; exit }'; }
+	ver=$(candidate "$pkg")
+	if { [ -z "$ver" ] || [ "$ver" = "(none)" ]; } && [ "$(id -u)" -eq 0 ] &&
+		! ls -d "$vmdir/debs/$pkg"_* >/dev/null 2>&1; then
+		say "apt-cache does not know $pkg: apt-get update"
+		apt-get update -q >"$vmdir.apt.log" 2>&1
+		ver=$(candidate "$pkg")
+	fi
 	[ -n "$ver" ] && [ "$ver" != "(none)" ] ||
 		ver=$(ls -d "$vmdir/debs/$pkg"_* 2>/dev/null | sort -V | tail -n1 | sed "s|.*/${pkg}_||")
 	[ -n "$ver" ] || skip "apt-cache knows no package $pkg (apt-get update needed)"
