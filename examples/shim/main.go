@@ -200,11 +200,11 @@ func create(o *options) error {
 
 // createView takes the container's lease and asks the snapshotter for a read-only View of
 // the image's rootfs. The lease keeps the View (and the image's snapshots under it) from
-// containerd's garbage collector until deleteView releases it; it outlives this process.
+// containerd's garbage collector until deleteView releases it; it outlives this process
+// and has no expiry: a View collected under a serving view would fail its reads.
 func createView(ctx context.Context, client *containerd.Client, snapshotter, ref, leaseID,
 	key string) ([]mount.Mount, error) {
-	ctx, _, err := client.WithLease(ctx, leases.WithID(leaseID),
-		leases.WithExpiration(24*time.Hour))
+	ctx, _, err := client.WithLease(ctx, leases.WithID(leaseID))
 	if err != nil {
 		return nil, fmt.Errorf("lease %s: %w", leaseID, err)
 	}
