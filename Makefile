@@ -4,7 +4,7 @@
 #   make check      install missing deps, build, run every test
 #   make check SAN=address,undefined   the same under sanitizers
 #   make demo       mount a small urunc-style image and show the artifacts
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (the mount helper goes to SBINDIR=/sbin)
 #   make shim       build/bvshim, the Go shim client of examples/shim (containerd's client)
 #   V=1             show the commands
 
@@ -143,15 +143,18 @@ demo:
 bench: $(BIN)
 	$(Q)BUILD=$(BUILD) scripts/bench.sh
 
+# mount(8) looks for mount.fuse.bootviewfs only in /sbin (and runs helpers with PATH
+# cleared), whatever PREFIX is: the helper goes there, an absolute link to the binary.
+SBINDIR ?= /sbin
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/bootviewfs
-	ln -sf ../bin/bootviewfs $(DESTDIR)$(PREFIX)/sbin/mount.fuse.bootviewfs
+	ln -sf $(PREFIX)/bin/bootviewfs $(DESTDIR)$(SBINDIR)/mount.fuse.bootviewfs
 	if [ -f docs/bootviewfs.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
 	    install -m 0644 docs/bootviewfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/bootviewfs $(DESTDIR)$(PREFIX)/sbin/mount.fuse.bootviewfs \
+	rm -f $(DESTDIR)$(PREFIX)/bin/bootviewfs $(DESTDIR)$(SBINDIR)/mount.fuse.bootviewfs \
 	      $(DESTDIR)$(PREFIX)/share/man/man1/bootviewfs.1
 
 # libFuzzer over whole images, seeded with the e2fsprogs corpus. FUZZ_SECONDS=60 by default.

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The mount helper: after `make install`, `mount -t fuse.bootviewfs IMG MNT` works (mount(8)
-# runs sbin/mount.fuse.bootviewfs, the link make install puts next to bin/bootviewfs), as
-# does mount.fuse3's way (`bootviewfs IMG MNT -o OPTS` via the shell); umount ends it.
-# mount(8) looks for helpers only in /sbin and clears PATH, so the install goes to a
-# temporary DESTDIR with PREFIX=/usr, laid over /usr/bin and /usr/sbin with read-only
-# overlays inside a private mount namespace: the host is never touched.
+# The mount helper: after `make install` with the default PREFIX (/usr/local),
+# `mount -t fuse.bootviewfs IMG MNT` works (mount(8) runs /sbin/mount.fuse.bootviewfs, the
+# absolute link make install puts there whatever PREFIX is), so does an fstab line
+# (`mount -T FSTAB MNT`), and mount.fuse3's way (`bootviewfs IMG MNT -o OPTS` via the
+# shell); umount ends it. mount(8) looks for helpers only in /sbin and clears PATH, so the
+# install goes to a temporary DESTDIR, laid over /usr/local and /usr/sbin (/sbin leads
+# there) with read-only overlays inside a private mount namespace: the host is never
+# touched.
 # Exit 0 pass, 1 fail, 77 skip (reason on stdout).
 set -uo pipefail
 
@@ -32,12 +34,12 @@ echo kernel >"$tmp/src/unikernel/kernel"
 truncate -s 16M "$tmp/img"
 mkfs.ext4 -q -F -d "$tmp/src" "$tmp/img" || { echo "FAIL: mkfs"; exit 1; }
 
-if ! make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr BUILD="$build" >"$tmp/make.log" 2>&1; then
+if ! make -s -C "$top" install DESTDIR="$dest" BUILD="$build" >"$tmp/make.log" 2>&1; then
 	echo "FAIL: make install:"; cat "$tmp/make.log"; exit 1
 fi
-link=$dest/usr/sbin/mount.fuse.bootviewfs
-if [ "$(readlink -f "$link")" != "$dest/usr/bin/bootviewfs" ]; then
-	echo "FAIL: $link does not lead to bin/bootviewfs: $(ls -l "$link")"; exit 1
+link=$dest/sbin/mount.fuse.bootviewfs
+if [ "$(readlink "$link")" != /usr/local/bin/bootviewfs ] || [ ! -x "$dest/usr/local/bin/bootviewfs" ]; then
+	echo "FAIL: $link does not lead to /usr/local/bin/bootviewfs: $(ls -l "$link")"; exit 1
 fi
 
 # Everything below runs in a private mount namespace; its mounts vanish with it.
@@ -45,8 +47,9 @@ unshare -m --propagation private bash -s "$dest" "$tmp" <<'NS'
 set -uo pipefail
 dest=$1 tmp=$2 mnt=$tmp/mnt img=$tmp/img fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-mount -t overlay overlay -o "lowerdir=$dest/usr/bin:/usr/bin" /usr/bin || exit 77
-mount -t overlay overlay -o "lowerdir=$dest/usr/sbin:/usr/sbin" /usr/sbin || exit 77
+mkdir -p /usr/local
+mount -t overlay overlay -o "lowerdir=$dest/usr/local:/usr/local" /usr/local || exit 77
+mount -t overlay overlay -o "lowerdir=$dest/sbin:/usr/sbin" /usr/sbin || exit 77
 
 daemon_gone() { # PID: exited (or a zombie awaiting its reaper) within 5 s
 	for i in $(seq 1 100); do
@@ -76,6 +79,11 @@ mount -t fuse.bootviewfs -o noexec,nofail,x-test=1,_netdev "$img" "$mnt" ||
 awk -v m="$mnt" '$5 == m {print $6}' /proc/self/mountinfo | tr , '\n' | grep -qx noexec ||
 	fail "noexec not applied"
 check_mounted "fstab-style options (noexec,nofail,x-*,_netdev)"
+
+# An fstab line, as a newcomer writes it, through mount(8)'s fstab lookup.
+printf '%s %s fuse.bootviewfs ro,noexec 0 0\n' "$img" "$mnt" >"$tmp/fstab"
+mount -T "$tmp/fstab" "$mnt" || fail "mount -T FSTAB MNT"
+check_mounted "an fstab line (mount -T FSTAB MNT)"
 
 # mount.fuse3 adds dev,suid for root; they are accepted and the mount stays nodev,nosuid.
 mount.fuse3 "$img" "$mnt" -t fuse.bootviewfs -o ro || fail "mount.fuse3"
