@@ -1,5 +1,5 @@
 /* `bootviewfs [-f] [-d] [-o OPTS] [--state-dir DIR] [--ready-fd N] [--id NAME]
- *  [--require PATH]... [--export PATH]... SOURCE MOUNTPOINT` (or `--mounts-json FILE|-
+ *  [--require PATH]... [--export PATH[:PATH...]]... SOURCE MOUNTPOINT` (or `--mounts-json FILE|-
  *  MOUNTPOINT`): serve the ext2/3/4 filesystem on SOURCE read-only at MOUNTPOINT over FUSE.
  * Also the mount helper: mount(8) runs `mount.fuse.bootviewfs SOURCE MNT -o OPTS`, and
  * mount.fuse3 runs `bootviewfs SOURCE MNT -o OPTS`.
@@ -105,15 +105,17 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bootviewfs [-f] [-d] [-o OPTS] [--state-dir DIR] [--ready-fd N] [--id NAME]\n"
-		"                  [--require PATH]... [--export PATH]... [--export-all] [--over-mount]\n"
+		"                  [--require PATH]... [--export PATH[:PATH...]]... [--export-all]\n"
+		"                  [--over-mount]\n"
 		"                  SOURCE MOUNTPOINT\n"
 		"       bootviewfs --mounts-json FILE|- [options] MOUNTPOINT\n"
 		"  Serves the ext2/3/4 filesystem on SOURCE (block device or image) read-only.\n"
-		"  -f            stay in the foreground (logs to stderr)\n"
-		"  -d            debug: log every request (implies -f)\n"
+		"  -f, --foreground  stay in the foreground (logs to stderr)\n"
+		"  -d, --debug   debug: log every request (implies -f)\n"
 		"  -o OPTS       mount options: ro nosuid nodev noexec exec allow_other allow_root\n"
 		"                default_permissions fsname= subtype= max_read= atime options\n"
-		"                context= threads=N export=PATH[:PATH...]; rw is accepted and mounted\n"
+		"                sync async dirsync context= fscontext= defcontext= rootcontext=\n"
+		"                threads=N export=PATH[:PATH...]; rw is accepted and mounted\n"
 		"                read-only; dev and suid are accepted and ignored (the image is\n"
 		"                untrusted: always nodev,nosuid)\n"
 		"  --state-dir DIR  per-view state (created 0700): state.json, control FIFO, lock, log\n"

@@ -252,8 +252,8 @@ print:
 static const char ls_help[] =
 	"Usage: bootviewfs ls [-l] [-a] SOURCE [PATH]\n"
 	"Lists directory PATH (default /) of the image on SOURCE, sorted by name.\n"
-	"  -l  long format: mode, links, owner, group, size, mtime, name (-> target)\n"
-	"  -a  include . and ..\n"
+	"  -l, --long  long format: mode, links, owner, group, size, mtime, name (-> target)\n"
+	"  -a, --all   include . and ..\n"
 	"Exit status: 0 success, 1 failure, 2 bad command line.\n";
 
 struct ls_entry {
@@ -667,7 +667,8 @@ static const char extract_help[] =
 	"permission bits and its access and modification times, without any mount.\n"
 	"Symlinks are followed inside the image only: an absolute or '..' target resolves\n"
 	"against the image's root, never the host's. Nothing is written outside DESTDIR:\n"
-	"directories on the way are created (0755) and never followed if they are symlinks.\n"
+	"directories on the way are created (0755) and never followed if they are symlinks;\n"
+	"DESTDIR itself must exist: it is not created.\n"
 	"Set-user-ID, set-group-ID and sticky bits are dropped: an untrusted image must not\n"
 	"plant set-id files on the host. Holes stay holes. An existing file is replaced.\n"
 	"Exit status: 0 every file copied, 1 any failure, 2 bad command line.\n";

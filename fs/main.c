@@ -45,7 +45,8 @@ static void usage(FILE *out)
 		"as the form without the word).\n"
 		"\n"
 		"Exit status: 0 success, 1 failure (bad source, missing path, corruption),\n"
-		"2 bad command line.\n");
+		"2 bad command line; except status: 0 ready, 1 not ready, 2 no view,\n"
+		"3 bad command line (`bootviewfs status --help`).\n");
 }
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -242,6 +242,8 @@ static int source_take(struct keeper *k)
 		k->spec = spec;
 		mc->source = spec->source;
 	}
+	/* As given, until it is open and canonical: a start that fails still says which. */
+	snprintf(k->st->source.path, sizeof(k->st->source.path), "%s", mc->source);
 	err = bv_source_open(mc->source, &k->src);
 	if (err) {
 		bv_keeper_fail(k, "cannot open %s: %s", mc->source, strerror(-err));

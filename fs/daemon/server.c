@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blockio/probe.h"
 #include "blockio/source.h"
 #include "fs/daemon/chan.h"
 #include "fs/ext4.h"
@@ -110,6 +111,15 @@ static void fs_open(struct server *s, struct bv_source *src)
 
 	err = bv_ext4_open(src, &opts, &s->fs, errbuf, sizeof(errbuf));
 	if (err) {
+		struct bv_probe_result probe;
+		char what[512];
+
+		/* Not ext at all: libblkid can say what it is ("holds xfs"), as probe does, where
+		 * our superblock check could only name a bad magic number. Confined, the probe
+		 * may be refused what it asks of a device; the reader's sentence stands then. */
+		if (bv_probe_source(src, &probe) == 0 &&
+		    bv_probe_check_ext(&probe, name, bv_source_size(src), what, sizeof(what)))
+			fail(s, "%s", what);
 		/* The reader's sentence may already name the source. */
 		if (errbuf[0] && strstr(errbuf, name))
 			fail(s, "%s", errbuf);

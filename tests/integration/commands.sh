@@ -333,5 +333,24 @@ check "extract of a missing path: exit 1" status_is 1 "$bin" extract "$img" "$de
 check "extract into a missing DESTDIR: exit 1" status_is 1 "$bin" extract "$img" "$tmp/none" /sizes/f1
 check "extract with no PATH: exit 2" status_is 2 "$bin" extract "$img" "$dest"
 
+# The mount form names what a non-ext source holds, as probe does, and a failed start's
+# status names the source it was given.
+mount_names_xfs() {
+	local out
+	truncate -s 320M "$tmp/xfs.img" && mkfs.xfs -q -f "$tmp/xfs.img" || return 1
+	mkdir -p "$tmp/xmnt"
+	out=$("$bin" --state-dir "$tmp/xst" "$tmp/xfs.img" "$tmp/xmnt" 2>&1) && return 1
+	rm -f "$tmp/xfs.img"
+	grep -q "holds xfs" <<<"$out" || { echo "said: $out"; return 1; }
+	grep -q "^failed: $tmp/xfs.img on " <<<"$("$bin" status --state-dir "$tmp/xst" --human)"
+}
+if command -v mkfs.xfs >/dev/null; then
+	check "the mount form of an xfs image says it holds xfs; status names the source" mount_names_xfs
+else
+	echo "SKIP (one check): mkfs.xfs not installed"
+fi
+check "status of an absent directory: exit 2, one line on stderr" status_is 2 "$bin" status --state-dir "$tmp/absent"
+check "--help states status's own exit codes" grep -q "except status" <<<"$("$bin" --help)"
+
 [ $fails -eq 0 ] || die "$fails checks failed"
 echo "PASS: $testname"

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Help is the reference: every option the parsers accept appears in the command's --help
+# and in the man page. The options are read from the C sources themselves (the getopt_long
+# tables and the -o option lists of fs/cmd_mount.c), so an option added without its
+# documentation fails here. Also: every --help exits 0 and states the exit codes.
+# Exit 0 pass, 1 fail, 77 skip.
+set -uo pipefail
+. "$(dirname "$0")/_lib.sh"
+
+[ -x "$bin" ] || skip "$bin not built"
+
+for c in mount probe ls cat stat extract stop status; do
+	"$bin" $c --help >"$tmp/help.$c" 2>&1 || die "bootviewfs $c --help exited $?"
+	grep -qi "exit status\|exits 0" "$tmp/help.$c" ||
+		[ $c = mount ] || die "bootviewfs $c --help does not state its exit status"
+done
+"$bin" --help >"$tmp/help.top" 2>&1 || die "bootviewfs --help exited $?"
+# The man page as text, without troff's font escapes and hyphen escapes.
+sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' -e 's/^\.[A-Z]* *//' "$top/docs/bootviewfs.1" >"$tmp/man.txt"
+
+python3 - "$top" "$tmp" <<'PY'
+import re, sys, os
+top, tmp = sys.argv[1], sys.argv[2]
+read = lambda p: open(p, errors="replace").read()
+man = read(os.path.join(tmp, "man.txt"))
+helps = {c: read(os.path.join(tmp, "help." + c)) for c in
+         ["mount", "probe", "ls", "cat", "stat", "extract", "stop", "status", "top"]}
+# Which --help texts document the options of each source file.
+owners = {"fs/cmd_mount.c": ["mount"], "fs/cmd_read.c": ["probe", "ls", "cat", "stat", "extract"],
+          "fs/cmd_state.c": ["stop", "status"]}
+bad = []
+for f, cmds in owners.items():
+    src = read(os.path.join(top, f))
+    names = re.findall(r'\{\s*"([a-z][a-z-]*)",\s*(?:no|required|optional)_argument', src)
+    if not names:
+        bad.append("%s: no getopt_long table found (did the parser move?)" % f)
+    for n in names:
+        if n in ("help", "version"):
+            continue
+        if not any(re.search(r"--%s\b" % re.escape(n), helps[c]) for c in cmds):
+            bad.append("--%s (%s) is in no --help of %s" % (n, f, ", ".join(cmds)))
+        if not re.search(r"--%s\b" % re.escape(n), man):
+            bad.append("--%s (%s) is not in docs/bootviewfs.1" % (n, f))
+
+# -o options of the mount form.
+src = read(os.path.join(top, "fs/cmd_mount.c"))
+def array(func, var):
+    body = re.search(r"%s\(.*?\n\}" % func, src, re.S).group(0)
+    arr = re.search(r"%s\[\]\s*=\s*\{(.*?)\};" % var, body, re.S).group(1)
+    return re.findall(r'"([^"]+)"', arr)
+ignored = array("opt_is_ignored", "names")
+passthru = array("opt_is_passthru", "names") + array("opt_is_passthru", "prefixes")
+body = re.search(r"static int opt_one\(.*?\n\}", src, re.S).group(0)
+own = re.findall(r'str(?:n)?cmp\(o, "([^"]+)"', body)
+atime = {"atime", "noatime", "diratime", "nodiratime", "relatime", "norelatime",
+         "strictatime", "nostrictatime", "lazytime", "nolazytime"}
+word = lambda n, text: re.search(r"(?<![\w-])%s" % re.escape(n), text)
+for n in passthru + own:
+    if n in atime:
+        n = "atime options"
+    if not word(n, helps["mount"]):
+        bad.append("-o %s is not in bootviewfs mount --help" % n)
+    if not word(n, man):
+        bad.append("-o %s is not in docs/bootviewfs.1" % n)
+for n in ignored:
+    if n in ("ro", "nosuid", "nodev"):
+        continue
+    if not word(n, man):
+        bad.append("-o %s (accepted from mount(8)) is not in docs/bootviewfs.1" % n)
+print("\n".join(bad) if bad else "options checked: %d long tables, %d -o names" %
+      (len(owners), len(passthru) + len(own) + len(ignored)))
+sys.exit(1 if bad else 0)
+PY
+rc=$?
+[ $rc -eq 0 ] || die "options missing from the documentation (above)"
+echo "PASS: help_options"
