@@ -89,6 +89,7 @@ view_dev() { sed -n 's/.*"Source":"\([^"]*\)".*/\1/p' "$(bundle "$1")/mounts.jso
 state_pid() { sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$(bundle "$1")/bootviewfs/state.json" | head -n1; }
 snapshot_listed() { ctr snapshots --snapshotter $sn ls | awk '{ print $1 }' | grep -qx "$1"; }
 lease_listed() { ctr leases ls | awk '{ print $1 }' | grep -qx "$1"; }
+dm_present() { dmsetup ls | awk '{ print $1 }' | grep -qx "$1"; }
 
 # check_gone NAME ID DEV: what Delete must leave of container ID: nothing.
 check_gone() {
@@ -96,7 +97,7 @@ check_gone() {
 	b=$(bundle "$id")
 	check "$name-no-view" not snapshot_listed "bootviewfs-view-$id"
 	check "$name-no-lease" not lease_listed "bootviewfs-$id"
-	check "$name-no-dm-device" not sh -c "dmsetup ls | grep -q '^${dev##*/}[[:space:]]'"
+	check "$name-no-dm-device" not dm_present "${dev##*/}"
 	check "$name-nothing-mounted" not grep -q " $b" /proc/mounts
 	check "$name-no-daemon" not bootviewfs status --state-dir "$b/bootviewfs"
 	check "$name-bundle-removable" rm -rf "$b"
@@ -129,6 +130,7 @@ fi
 b=$(bundle c1)
 dev=$(view_dev c1)
 check "ready-line" sh -c "echo '$out' | grep -q '\"status\":\"ready\"'"
+check "view-dm-present" dm_present "${dev##*/}"
 check "view-is-thin" sh -c "dmsetup table ${dev##*/} | grep -q ' thin '"
 check "view-listed" snapshot_listed bootviewfs-view-c1
 check "lease-listed" lease_listed bootviewfs-c1
@@ -237,7 +239,7 @@ if create c5 >/tmp/c5.out 2>&1; then
 	fi
 	check "rm-while-serving-daemon-survives" bootviewfs status --state-dir "$b/bootviewfs"
 	check "rm-while-serving-delete" delete c5
-	check "rm-while-serving-device-removed" wait_until 30 not sh -c "dmsetup ls | grep -q '^${dev##*/}[[:space:]]'"
+	check "rm-while-serving-device-removed" wait_until 30 not dm_present "${dev##*/}"
 	check_gone "rm-while-serving" c5 "$dev"
 else
 	fail "rm-while-serving-create" "$(cat /tmp/c5.out)"

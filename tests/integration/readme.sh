@@ -2,7 +2,7 @@
 # The README runs as written: every ```sh block of README.md, in order, in one shell with
 # `set -e`, from the top of the repository as a newcomer pastes them after `make demo` or
 # `make check` (a block right after a `<!-- not run ... -->` line is not run: the set-up
-# commands themselves). `make install` included: it runs in a private mount namespace
+# commands themselves), then the man page's EXAMPLES with their placeholders filled in. `make install` included: it runs in a private mount namespace
 # whose /usr/local and /usr/sbin are writable overlays, so the machine is never changed,
 # and mktemp works under this test's own directory. Whatever a failed block left mounted
 # is unmounted; the test then checks that no daemon of it is left.
@@ -32,6 +32,22 @@ print("# %d blocks, %d marked not run" % (len(out), skipped))
 print("\n".join(out))
 PY
 grep -q '^make install' "$tmp/blocks.sh" || die "README.md no longer runs make install: update this test"
+# Then the man page's EXAMPLES, as text (troff escapes undone), each after a prelude that
+# gives its placeholders values; "..." stands for the shim's own work and is left out.
+python3 - "$top/docs/bootviewfs.1" >>"$tmp/blocks.sh" <<'PY' || die "cannot extract the man page's examples"
+import re, sys
+man = open(sys.argv[1]).read()
+ex = man.split(".SH EXAMPLES", 1)[1].split("\n.SH ", 1)[0]
+blocks = re.findall(r"^\.nf\n(.*?)^\.fi$", ex, re.S | re.M)
+if len(blocks) < 2:
+    sys.exit("fewer than two examples in EXAMPLES")
+print("# the man page's EXAMPLES (%d)" % len(blocks))
+print("cp img.ext4 image.ext4 && mkdir -p /mnt/view b2 && B=$PWD/b2 ID=c2")
+print("""printf '[{"type":"ext4","source":"%s/image.ext4","options":["ro"]}]\\n' "$PWD" >mounts.json""")
+for b in blocks:
+    b = b.replace("\\-", "-").replace("\\e", "\\")
+    print("\n".join(l for l in b.splitlines() if l.strip() != "..."))
+PY
 
 mkdir -p "$tmp/scratch" "$tmp/ov"
 host_before=$(ls -l /sbin/mount.fuse.bootviewfs /usr/local/bin/bootviewfs 2>&1)
@@ -43,9 +59,11 @@ for d in /usr/local /usr/sbin; do
 	mount -t overlay overlay \
 		-o "lowerdir=$d,upperdir=$tmp/ov/$n.up,workdir=$tmp/ov/$n.work" "$d" || exit 77
 done
+# The man page's example mounts on /mnt/view: a tmpfs of this namespace holds it.
+mount -t tmpfs tmpfs /mnt || exit 1
 # Whatever a failed block left: views stopped, mounts of the namespace detached.
 cleanup() {
-	for s in "$tmp"/scratch/*/bundle/bootviewfs; do
+	for s in "$tmp"/scratch/*/bundle/bootviewfs "$tmp"/scratch/*/b2/bootviewfs; do
 		[ -d "$s" ] && bootviewfs stop --state-dir "$s" --timeout 2 >/dev/null 2>&1
 	done
 	awk '$9 == "fuse.bootviewfs" { print $5 }' /proc/self/mountinfo | sort -r |
@@ -53,6 +71,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$top" || exit 1
+# A newcomer's shell: no BUILD or SAN from the test runner (make install builds build/).
+unset BUILD SAN
 export TMPDIR=$tmp/scratch
 bash -e -o pipefail -x "$tmp/blocks.sh"
 NS
@@ -70,5 +90,5 @@ pids=$(pgrep -f "bootviewfs.*$tmp/scratch" || true)
 [ -z "$pids" ] || die "daemons left: $pids"
 [ "$(ls -l /sbin/mount.fuse.bootviewfs /usr/local/bin/bootviewfs 2>&1)" = "$host_before" ] ||
 	die "make install changed the host"
-echo "PASS: readme ($(head -n1 "$tmp/blocks.sh" | sed 's/^# //'))"
+echo "PASS: readme ($(head -n1 "$tmp/blocks.sh" | sed 's/^# //'); the man page's examples)"
 exit 0
