@@ -148,8 +148,29 @@ static int client_errno(int err)
 	}
 }
 
+/* A source that fails reads (a device gone, an error table, a bad disk) fails every
+ * request that reaches the failing blocks: each gets the error, and the log says so once
+ * per kind of failure, not once per block. */
+static void source_failure_note(int err)
+{
+	static atomic_uint logged; /* one bit per kind below */
+	static const int kinds[] = { EIO, ENXIO, ENODEV };
+
+	for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (-err != kinds[i])
+			continue;
+		if (!(atomic_fetch_or(&logged, 1u << i) & (1u << i)))
+			bv_err("reading the source failed: %s; the requests that need those "
+			       "blocks get that error (further failures of this kind are not "
+			       "logged)",
+			       strerror(-err));
+		return;
+	}
+}
+
 static void reply_err(fuse_req_t req, int err)
 {
+	source_failure_note(err);
 	fuse_reply_err(req, client_errno(err));
 }
 

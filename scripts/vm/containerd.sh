@@ -232,6 +232,7 @@ if create c5 >/tmp/c5.out 2>&1; then
 	if bootviewfs --state-dir /run/full2 --mounts-json "$b/mounts.json" /mnt/full >/tmp/full2.err 2>&1; then
 		find /mnt/full -type f -exec cat {} + >/dev/null 2>/tmp/read.err
 		check "rm-while-serving-eio" grep -q "Input/output error" /tmp/read.err
+		check "rm-while-serving-eio-logged-once" test "$(grep -c 'reading the source failed' /run/full2/log)" = 1
 		check "rm-while-serving-second-view-alive" bootviewfs status --state-dir /run/full2
 		check "rm-while-serving-second-view-stop" bootviewfs stop --state-dir /run/full2
 	else
