@@ -231,6 +231,12 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	}
 	fs->src = src;
 	atomic_init(&fs->corrupt_reports, 0);
+	atomic_init(&fs->ext_node_checks, 0);
+	{
+		static atomic_ulong opened;
+
+		fs->id = atomic_fetch_add(&opened, 1) + 1;
+	}
 	err = bv_ext4_sb_decode(raw, dev_size, !opts->skip_csum, &fs->sb, why, sizeof(why));
 	if (err) {
 		seterr(errbuf, errbuf_size, "%s: %s", bv_source_path(src), why);

@@ -26,6 +26,8 @@ struct bv_ext4 {
 	bool skip_journal;           /* opts.skip_journal, set before bv_journal_load */
 	atomic_uint corrupt_reports; /* how many corruption lines were logged; capped */
 	uint64_t overhead_blocks;    /* metadata blocks statfs leaves out; set at open */
+	uint64_t id;                 /* unique per open in this process (blockmap.c's memory) */
+	atomic_ulong ext_node_checks; /* extent blocks fully validated (tests count them) */
 };
 
 /* Pins filesystem block BLK: the journal's copy if replay left one, else the cached

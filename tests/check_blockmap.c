@@ -501,6 +501,37 @@ START_TEST(test_extent_tree_depth2_maps_every_block)
 }
 END_TEST
 
+/* A walk is linear in the blocks it visits: mapping the 1799 blocks of the depth-2 tree
+ * one call each validates each extent block once (the thread remembers the last one per
+ * level), not once per call, which made a crafted directory cost blocks x entries. */
+START_TEST(test_extent_walk_validates_each_block_once)
+{
+	const char *img = bm_ext4_img();
+	struct bm_img im;
+	struct bv_ext4_inode inode;
+	struct bv_ext4_map m;
+	unsigned long checks;
+
+	ck_assert_ptr_nonnull(img);
+	ck_assert(bm_load(&im, img));
+	ck_assert_int_eq(bm_open(&im, false), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(im.fs, bm_ino(img, "stride"), &inode), 0);
+	for (uint64_t l = 0; l < 1799; l++)
+		ck_assert_int_eq(bv_ext4_map_blocks(im.fs, &inode, l, 1, &m), 0);
+	checks = atomic_load(&im.fs->ext_node_checks);
+	/* One index block and the leaves under it (900 extents, 84 per 1 KiB leaf): each
+	 * once. Checked on every call, this would be 2 x 1799. */
+	ck_assert_uint_ge(checks, 2);
+	ck_assert_uint_le(checks, 16);
+	/* Another inode's walk through the same blocks is validated for that inode anew:
+	 * the checksum, seeded with the generation, then fails. */
+	inode.generation ^= 1;
+	ck_assert_int_ne(bv_ext4_map_blocks(im.fs, &inode, 0, 1, &m), 0);
+	bm_close(&im);
+	free(im.buf);
+}
+END_TEST
+
 /* Holes run to the next mapped block: the sparse 1 GiB file is walked in a few calls,
  * extent-mapped and through the triple indirect range of a 1 KiB ext2 map alike. */
 static void bm_sparse_walk(const char *img, bool extents)
@@ -808,6 +839,7 @@ static Suite *blockmap_suite(void)
 
 	tcase_set_timeout(ti, 120);
 	tcase_add_test(ti, test_extent_tree_depth2_maps_every_block);
+	tcase_add_test(ti, test_extent_walk_validates_each_block_once);
 	tcase_add_test(ti, test_extent_sparse_1g_maps_in_few_calls);
 	tcase_add_test(ti, test_indirect_sparse_1g_maps_in_few_calls);
 	tcase_add_test(ti, test_extent_block_rejects_bad_magic);
