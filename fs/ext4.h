@@ -152,7 +152,7 @@ int bv_ext4_file_run_get(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, 
  * answers them for a file with nothing in its page cache: holes and unwritten extents are
  * holes, inline data is all data, and i_size is where the last hole starts. *OUT is the
  * first data (or hole) byte at or after OFF. -ENXIO when OFF is at or past i_size, or no
- * data follows OFF; other -errno as bv_ext4_file_read. Bounded: looks at most at 2^18 runs
+ * data follows OFF; other -errno as bv_ext4_file_read. Bounded: looks at most at 2^16 runs
  * of the map and takes the rest of the file as data past that. No allocation. */
 int bv_ext4_file_seek(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t off,
 		      bool data, uint64_t *out);
