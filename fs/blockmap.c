@@ -550,3 +550,13 @@ int bv_ext4_map_blocks(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, ui
 		return ext_map(fs, inode, lblk, max_len, out);
 	return ind_map(fs, inode, lblk, max_len, out);
 }
+
+uint64_t bv_ext4_map_limit(const struct bv_ext4 *fs, const struct bv_ext4_inode *inode)
+{
+	struct ind_geom g;
+
+	if (inode->flags & EXT4_EXTENTS_FL)
+		return EXT_LBLK_LIMIT;
+	ind_geom_get(fs, &g);
+	return g.limit;
+}

@@ -236,6 +236,14 @@ static uint32_t parent_of(const struct bv_export *ex, uint32_t dir)
 	return BV_EXT4_ROOT_INO;
 }
 
+int bv_export_parent(const struct bv_export *ex, uint32_t dir, uint32_t *ino)
+{
+	if (!bv_export_is_visible(ex, dir))
+		return -ENOENT;
+	*ino = parent_of(ex, dir);
+	return 0;
+}
+
 int bv_export_dir_iterate(const struct bv_export *ex, uint32_t dir, uint64_t pos,
 			  bv_ext4_dir_fn fn, void *ctx)
 {

@@ -49,6 +49,10 @@ bool bv_export_is_visible(const struct bv_export *ex, uint32_t ino);
 int bv_export_lookup(const struct bv_export *ex, uint32_t dir, const char *name, size_t len,
 		     uint32_t *ino);
 
+/* The directory visible directory DIR was reached from in the served tree (the root is
+ * its own): 0 and *INO, or -ENOENT when DIR is not visible. */
+int bv_export_parent(const struct bv_export *ex, uint32_t dir, uint32_t *ino);
+
 /* Walks the visible entries of directory DIR from position POS (0 = start): ".", "..",
  * then the visible names in the order the export paths gave them, with the file type of
  * the inode each resolves to. Same contract as bv_ext4_dir_iterate(); -ENOENT when DIR is

@@ -237,6 +237,7 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 
 		fs->id = atomic_fetch_add(&opened, 1) + 1;
 	}
+	pthread_mutex_init(&fs->free_lock, NULL);
 	err = bv_ext4_sb_decode(raw, dev_size, !opts->skip_csum, &fs->sb, why, sizeof(why));
 	if (err) {
 		seterr(errbuf, errbuf_size, "%s: %s", bv_source_path(src), why);
@@ -317,6 +318,7 @@ void bv_ext4_close(struct bv_ext4 *fs)
 		return;
 	bv_journal_free(fs->journal);
 	bv_cache_free(fs->cache);
+	pthread_mutex_destroy(&fs->free_lock);
 	free(fs);
 }
 
@@ -399,10 +401,44 @@ void bv_ext4_inode_stat(const struct bv_ext4 *fs, const struct bv_ext4_inode *in
 	st->st_ctim.tv_nsec = inode->ctime.nsec;
 }
 
-void bv_ext4_statfs(const struct bv_ext4 *fs, struct statvfs *st)
+/* The free block and inode counts statfs shows: the kernel sums the group descriptors at
+ * mount (ext4_percpu_param_init) and never shows the superblock's counters, which a
+ * filesystem copied while mounted has stale (they are written back only at unmount or a
+ * superblock commit). Summed once, on first use; if the descriptors cannot be read (or
+ * there are too many of them) the superblock's counters are used instead, reported once. */
+static void free_counts_get(struct bv_ext4 *fs, uint64_t *blocks, uint64_t *inodes)
+{
+	const struct bv_ext4_sb *sb = &fs->sb;
+
+	pthread_mutex_lock(&fs->free_lock);
+	if (fs->free_state == 0) {
+		uint64_t clusters, n;
+		int err = bv_ext4_group_free_sum(fs, &clusters, &n);
+
+		if (err == 0) {
+			fs->free_blocks = clusters * (sb->cluster_size / sb->block_size);
+			fs->free_inodes = n;
+			fs->free_state = 1;
+		} else {
+			bv_warn("%s: statfs: cannot sum the group descriptors' free counts (%s); "
+				"showing the superblock's", bv_source_path(fs->src), strerror(-err));
+			fs->free_blocks = sb->s_free_blocks_count;
+			fs->free_inodes = sb->s_free_inodes_count;
+			fs->free_state = -1;
+		}
+	}
+	*blocks = fs->free_blocks;
+	*inodes = fs->free_inodes;
+	pthread_mutex_unlock(&fs->free_lock);
+}
+
+void bv_ext4_statfs(struct bv_ext4 *fs, struct statvfs *st)
 {
 	const struct bv_ext4_sb *sb = &fs->sb;
 	uint32_t ratio = sb->cluster_size / sb->block_size;
+	uint64_t free_blocks, free_inodes;
+
+	free_counts_get(fs, &free_blocks, &free_inodes);
 
 	memset(st, 0, sizeof(*st));
 	st->f_bsize = sb->block_size;
@@ -411,7 +447,7 @@ void bv_ext4_statfs(const struct bv_ext4 *fs, struct statvfs *st)
 	 * superblock's s_overhead_clusters only with bigalloc, where counting is costly. */
 	uint64_t overhead = fs->overhead_blocks;
 	st->f_blocks = sb->s_blocks_count > overhead ? sb->s_blocks_count - overhead : 0;
-	st->f_bfree = sb->s_free_blocks_count;
+	st->f_bfree = free_blocks;
 	/* ext4_calculate_resv_clusters: with extents the kernel keeps back 2% of the
 	 * clusters, at most 4096, beside the root-reserved blocks. */
 	uint64_t resv = 0;
@@ -424,7 +460,7 @@ void bv_ext4_statfs(const struct bv_ext4 *fs, struct statvfs *st)
 	uint64_t held = sb->s_r_blocks_count + resv;
 	st->f_bavail = st->f_bfree > held ? st->f_bfree - held : 0;
 	st->f_files = sb->s_inodes_count;
-	st->f_ffree = sb->s_free_inodes_count;
+	st->f_ffree = free_inodes;
 	st->f_favail = st->f_ffree;
 	st->f_namemax = 255;
 	st->f_flag = ST_RDONLY;

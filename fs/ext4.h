@@ -47,6 +47,7 @@ struct bv_ext4_inode {
 	uint32_t links_count;
 	uint32_t flags;         /* i_flags: EXT4_EXTENTS_FL, EXT4_INLINE_DATA_FL, ... */
 	uint32_t generation;
+	uint32_t projid;        /* i_projid with the project feature, else 0 */
 	uint64_t size;          /* i_size_lo | i_size_high << 32 where the kernel joins them */
 	uint64_t blocks;        /* in 512-byte units, as st_blocks (huge_file applied) */
 	uint64_t file_acl;      /* xattr block, 0 for none */
@@ -97,6 +98,12 @@ int bv_ext4_inode_get(struct bv_ext4 *fs, uint32_t ino, struct bv_ext4_inode *ou
  * as the kernel's lookup says. */
 int bv_ext4_inode_get_linked(struct bv_ext4 *fs, uint32_t ino, struct bv_ext4_inode *out);
 
+/* Reads inode INO as a file handle names it (open_by_handle_at, NFS): -ESTALE for a
+ * reserved inode other than the root, one out of range, unused, or holding an xattr value
+ * (the handle is the caller's, so none of this is reported as corruption); otherwise as
+ * bv_ext4_inode_get. */
+int bv_ext4_inode_get_handle(struct bv_ext4 *fs, uint32_t ino, struct bv_ext4_inode *out);
+
 /* Fills ST as the kernel's ext4 would for stat(2). st_dev is left 0. */
 void bv_ext4_inode_stat(const struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
 			struct stat *st);
@@ -141,6 +148,15 @@ struct bv_ext4_run {
 int bv_ext4_file_run_get(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t off,
 			 size_t len, struct bv_ext4_run *out);
 
+/* lseek(2)'s SEEK_DATA (DATA true) and SEEK_HOLE (false) over INODE, as the kernel's ext4
+ * answers them for a file with nothing in its page cache: holes and unwritten extents are
+ * holes, inline data is all data, and i_size is where the last hole starts. *OUT is the
+ * first data (or hole) byte at or after OFF. -ENXIO when OFF is at or past i_size, or no
+ * data follows OFF; other -errno as bv_ext4_file_read. Bounded: looks at most at 2^16 runs
+ * of the map and takes the rest of the file as data past that. No allocation. */
+int bv_ext4_file_seek(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t off,
+		      bool data, uint64_t *out);
+
 /* Copies the target of symlink INODE into BUF (NUL-terminated) and its length into *LEN.
  * -ERANGE if it does not fit, -EINVAL if INODE is not a symlink. */
 int bv_ext4_readlink(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, char *buf,
@@ -151,14 +167,22 @@ int bv_ext4_readlink(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, char
 ssize_t bv_ext4_xattr_list(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, char *buf,
 			   size_t size);
 
+/* The same as seen by a caller the kernel may or may not show trusted.* names to
+ * (ext4_xattr_trusted_list: CAP_SYS_ADMIN): with TRUSTED false they are left out, of the
+ * count too. bv_ext4_xattr_list is this with TRUSTED true. */
+ssize_t bv_ext4_xattr_list_as(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
+			      char *buf, size_t size, bool trusted);
+
 /* getxattr(2) semantics: value of NAME, -ENODATA when absent, -ERANGE when SIZE is too
  * small (SIZE 0 returns the length). POSIX ACLs come back in the xattr (not on-disk)
  * format, as the kernel returns them. */
 ssize_t bv_ext4_xattr_get(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
 			  const char *name, void *buf, size_t size);
 
-/* statvfs(2) figures from the superblock, as the kernel's ext4_statfs reports them. */
-void bv_ext4_statfs(const struct bv_ext4 *fs, struct statvfs *st);
+/* statvfs(2) figures as the kernel's ext4_statfs reports them: sizes from the superblock,
+ * free counts summed from the group descriptors (on the first call, which reads every
+ * descriptor block; later calls reuse the sums). Thread safe. */
+void bv_ext4_statfs(struct bv_ext4 *fs, struct statvfs *st);
 
 #define BV_RESOLVE_FOLLOW 0x1  /* follow a symlink in the last component */
 #define BV_RESOLVE_MAX_LINKS 40

@@ -4,6 +4,7 @@
 #ifndef BV_FS_EXT4_PRIV_H
 #define BV_FS_EXT4_PRIV_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +29,12 @@ struct bv_ext4 {
 	uint64_t overhead_blocks;    /* metadata blocks statfs leaves out; set at open */
 	uint64_t id;                 /* unique per open in this process (blockmap.c's memory) */
 	atomic_ulong ext_node_checks; /* extent blocks fully validated (tests count them) */
+	/* statfs's free counts, summed from the group descriptors on first use (the image
+	 * never changes, so once is enough). free_lock protects the three fields below. */
+	pthread_mutex_t free_lock;
+	int free_state;              /* 0 not yet, 1 summed, -1 fell back to the superblock */
+	uint64_t free_blocks;        /* in blocks (clusters x cluster ratio) */
+	uint64_t free_inodes;
 };
 
 /* Pins filesystem block BLK: the journal's copy if replay left one, else the cached
@@ -72,6 +79,10 @@ struct bv_ext4_map {
  * answered lies inside the filesystem. Returns 0 or -errno. */
 int bv_ext4_map_blocks(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t lblk,
 		       uint32_t max_len, struct bv_ext4_map *out);
+
+/* The first logical block INODE's map cannot address (2^32 for extents, past the triple
+ * indirect range for block maps): nothing is ever mapped from there on. */
+uint64_t bv_ext4_map_limit(const struct bv_ext4 *fs, const struct bv_ext4_inode *inode);
 
 /* ---- inline.c: inline data (i_block head + system.data xattr tail) ---- */
 

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -238,7 +239,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * and keep page and readdir caches across opens. */
 	want(conn, FUSE_CAP_NO_OPEN_SUPPORT);
 	want(conn, FUSE_CAP_NO_OPENDIR_SUPPORT);
-	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_EXPORT_SUPPORT);
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* File handles (name_to_handle_at, NFS) that outlive the kernel's inode: it then
+	 * asks for "." in the handle's node (and ".." of a directory) to find it again. Node
+	 * ids are inode numbers and generations are i_generation, so handles stay valid. */
+	want(conn, FUSE_CAP_EXPORT_SUPPORT);
+	/* FS_IOC_GETFLAGS (lsattr) on directories too, as on ext4. */
+	want(conn, FUSE_CAP_IOCTL_DIR);
 	/* READ data goes from the source's page cache to the kernel's through a pipe, never
 	 * through a user buffer: one copy less, and no 1 MiB buffer per worker in RSS. */
 	if (bf->splice && (conn->capable & FUSE_CAP_SPLICE_WRITE))
@@ -264,6 +271,48 @@ static bool node_is_hidden(const struct bv_fuse *bf, fuse_ino_t node)
 	return bf->exp && !bv_export_is_visible(bf->exp, node_to_ino(node));
 }
 
+/* LOOKUP of "." and "..": path walks never send them (the VFS resolves both itself); only
+ * the kernel's export code does, to find a node again from a file handle after its inode
+ * left the cache ("." in the handle's node, whatever its type) and a directory's parent
+ * (".."). Returns true when NAME was one of them and the request has been answered. */
+static bool lookup_dots(struct bv_fuse *bf, fuse_req_t req, fuse_ino_t node, const char *name)
+{
+	struct bv_ext4_inode inode;
+	struct fuse_entry_param e;
+	uint32_t ino = node_to_ino(node);
+	int err;
+
+	if (strcmp(name, ".") == 0) {
+		/* The handle's node id is the caller's: a stale one is ESTALE, never corruption.
+		 * The kernel compares the generation itself. */
+		if (!ino || node_is_hidden(bf, node)) {
+			fuse_reply_err(req, ESTALE);
+			return true;
+		}
+		err = bv_ext4_inode_get_handle(bf->fs, ino, &inode);
+	} else if (strcmp(name, "..") == 0) {
+		err = node_get(bf, node, &inode);
+		if (!err && !S_ISDIR(inode.mode))
+			err = -ENOTDIR;
+		if (!err)
+			err = bf->exp ? bv_export_parent(bf->exp, inode.ino, &ino)
+				      : bv_ext4_lookup(bf->fs, &inode, "..", 2, &ino);
+		if (!err)
+			err = bv_ext4_inode_get_linked(bf->fs, ino, &inode);
+		if (err == -ENOENT)
+			err = -ESTALE;
+	} else {
+		return false;
+	}
+	if (err) {
+		reply_err(req, err);
+		return true;
+	}
+	entry_fill(bf, &inode, &e);
+	fuse_reply_entry(req, &e);
+	return true;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
@@ -278,6 +327,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
+	if (name[0] == '.' && lookup_dots(bf, req, parent, name))
+		return;
 	err = node_get(bf, parent, &dir);
 	if (err)
 		goto fail;
@@ -614,6 +665,117 @@ static void op_statfs(fuse_req_t req, fuse_ino_t node)
 	fuse_reply_statfs(req, &st);
 }
 
+/* SEEK_DATA and SEEK_HOLE (the kernel answers the other whences itself) from the block
+ * map, as ext4_llseek answers them on an uncached file. */
+static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	uint64_t pos;
+	int err;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (node_is_hidden(bf, node)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	/* iomap_seek_data/_hole: a negative offset is ENXIO, like one past the end. */
+	if (off < 0) {
+		fuse_reply_err(req, ENXIO);
+		return;
+	}
+	err = node_get(bf, node, &inode);
+	if (!err)
+		err = bv_ext4_file_seek(bf->fs, &inode, (uint64_t)off, whence == SEEK_DATA, &pos);
+	if (err) {
+		reply_err(req, err);
+		return;
+	}
+	fuse_reply_lseek(req, (off_t)pos);
+}
+
+/* ext4's EXT4_FL_USER_VISIBLE: the i_flags bits FS_IOC_GETFLAGS shows (ext4_fileattr_get);
+ * huge_file, ea_inode and the reserved bit stay hidden. */
+#define BV_EXT4_FL_USER_VISIBLE 0x725BDFFFu
+#define BV_EXT4_PROJINHERIT_FL 0x20000000u
+
+/* The inode-flag ioctls the kernel forwards through FUSE's restricted ioctl (fixed sizes,
+ * so a server can answer them): FS_IOC_GETFLAGS (lsattr), FS_IOC_FSGETXATTR (lsattr -p,
+ * xfs_io) and FS_IOC_GETVERSION (lsattr -v), answered as ext4's ioctl would. FIEMAP never
+ * gets here: the host's VFS refuses it for FUSE (no fiemap inode op). Anything else is
+ * ENOTTY, as ext4 says to an ioctl it does not know. */
+static void op_ioctl(fuse_req_t req, fuse_ino_t node, unsigned int cmd, void *arg,
+		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+		     size_t in_bufsz, size_t out_bufsz)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	uint32_t fl;
+	int err;
+
+	if (flags & FUSE_IOCTL_COMPAT) {
+		fuse_reply_err(req, ENOSYS); /* a 32-bit caller's layout; the VFS converts these */
+		return;
+	}
+	if (cmd != FS_IOC_GETFLAGS && cmd != FS_IOC_FSGETXATTR && cmd != FS_IOC_GETVERSION) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	if (node_is_hidden(bf, node)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	err = node_get(bf, node, &inode);
+	if (err) {
+		reply_err(req, err);
+		return;
+	}
+	/* ext4_fileattr_get: project inheritance means nothing on a regular file. */
+	fl = inode.flags & BV_EXT4_FL_USER_VISIBLE;
+	if (S_ISREG(inode.mode))
+		fl &= ~BV_EXT4_PROJINHERIT_FL;
+	if (cmd == FS_IOC_FSGETXATTR) {
+		struct fsxattr fa;
+
+		if (out_bufsz < sizeof(fa)) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		/* fileattr_fill_flags: the flags the two interfaces share, as xflags. The
+		 * sizes and extent count stay 0 on ext4. */
+		memset(&fa, 0, sizeof(fa));
+		if (fl & FS_SYNC_FL)
+			fa.fsx_xflags |= FS_XFLAG_SYNC;
+		if (fl & FS_IMMUTABLE_FL)
+			fa.fsx_xflags |= FS_XFLAG_IMMUTABLE;
+		if (fl & FS_APPEND_FL)
+			fa.fsx_xflags |= FS_XFLAG_APPEND;
+		if (fl & FS_NODUMP_FL)
+			fa.fsx_xflags |= FS_XFLAG_NODUMP;
+		if (fl & FS_NOATIME_FL)
+			fa.fsx_xflags |= FS_XFLAG_NOATIME;
+		if (fl & FS_DAX_FL)
+			fa.fsx_xflags |= FS_XFLAG_DAX;
+		if (fl & FS_PROJINHERIT_FL)
+			fa.fsx_xflags |= FS_XFLAG_PROJINHERIT;
+		fa.fsx_projid = inode.projid;
+		fuse_reply_ioctl(req, 0, &fa, sizeof(fa));
+		return;
+	}
+	/* Both are an int on ext4 (put_user of an int), whatever _IOC_SIZE says (long). */
+	if (out_bufsz < sizeof(uint32_t)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (cmd == FS_IOC_GETVERSION)
+		fl = inode.generation;
+	fuse_reply_ioctl(req, 0, &fl, sizeof(fl));
+}
+
 /* getxattr (NAME set) and listxattr (NAME NULL): SIZE 0 asks for the length only
  * (fuse_reply_xattr), otherwise the bytes, or ERANGE when they do not fit.
  * security.capability is asked on every exec: it costs one cached inode read and, only if
@@ -633,8 +795,11 @@ static void xattr_common(fuse_req_t req, fuse_ino_t node, const char *name, size
 		reply_err(req, err);
 		return;
 	}
+	/* trusted.* names are listed to root only, as ext4_xattr_trusted_list lists them to
+	 * CAP_SYS_ADMIN: the request's uid is all we know of the caller. (Reading one is
+	 * refused to others by the host's VFS before it gets here.) */
 	n = name ? bv_ext4_xattr_get(bf->fs, &inode, name, buf, size)
-		 : bv_ext4_xattr_list(bf->fs, &inode, buf, size);
+		 : bv_ext4_xattr_list_as(bf->fs, &inode, buf, size, fuse_req_ctx(req)->uid == 0);
 	if (n < 0)
 		reply_err(req, (int)n);
 	else if (size)
@@ -748,6 +913,8 @@ static const struct fuse_lowlevel_ops bv_fuse_ops = {
 	.statfs = op_statfs,
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
+	.lseek = op_lseek,
+	.ioctl = op_ioctl,
 	.setattr = op_setattr,
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,

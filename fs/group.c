@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "fs/ext4_priv.h"
 #include "fs/le.h"
@@ -120,4 +121,53 @@ int bv_ext4_group_get(struct bv_ext4 *fs, uint32_t group, struct bv_ext4_group *
 				       g.inode_bitmap);
 	*out = g;
 	return 0;
+}
+
+int bv_ext4_group_free_sum(struct bv_ext4 *fs, uint64_t *free_clusters, uint64_t *free_inodes)
+{
+	const struct bv_ext4_sb *sb = &fs->sb;
+	uint64_t clusters = 0, inodes = 0;
+	uint8_t *buf;
+	int err = 0;
+
+	/* Every descriptor block is read once, so the work is the group count's: refuse
+	 * (the caller falls back to the superblock) past what any real image has. */
+	if (sb->group_count > BV_EXT4_FREE_SUM_MAX_GROUPS)
+		return -E2BIG;
+	buf = malloc(sb->block_size);
+	if (!buf)
+		return -ENOMEM;
+	/* One descriptor block at a time, around the cache (these blocks are read once and
+	 * would only push out what lookups need), with the journal's copies applied. */
+	for (uint32_t nr = 0; nr < sb->gdb_count; nr++) {
+		uint32_t first = nr * sb->desc_per_block;
+		uint32_t n = sb->group_count - first;
+		uint64_t blk = bv_ext4_group_desc_block(sb, first);
+
+		if (n > sb->desc_per_block)
+			n = sb->desc_per_block;
+		/* read_raw refuses a block past the filesystem (a meta_bg geometry can place
+		 * one there on a crafted image). */
+		err = bv_ext4_read_raw(fs, buf, sb->block_size, blk * sb->block_size);
+		if (err)
+			goto out;
+		for (uint32_t i = 0; i < n; i++) {
+			const uint8_t *d = buf + (size_t)i * sb->s_desc_size;
+
+			/* ext4_free_group_clusters / ext4_free_inodes_count: the high halves
+			 * only in 64-byte descriptors. Summed as stored, whatever they say, as
+			 * ext4_count_free_clusters and ext4_count_free_inodes do. */
+			clusters += bv_le16(d + BG_FREE_BLOCKS_COUNT_LO);
+			inodes += bv_le16(d + BG_FREE_INODES_COUNT_LO);
+			if (sb->s_desc_size >= EXT4_MIN_DESC_SIZE_64BIT) {
+				clusters += (uint64_t)bv_le16(d + BG_FREE_BLOCKS_COUNT_HI) << 16;
+				inodes += (uint64_t)bv_le16(d + BG_FREE_INODES_COUNT_HI) << 16;
+			}
+		}
+	}
+	*free_clusters = clusters;
+	*free_inodes = inodes;
+out:
+	free(buf);
+	return err;
 }

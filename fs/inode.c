@@ -224,6 +224,11 @@ static int decode(const struct bv_ext4_sb *sb, uint32_t ino, const uint8_t *raw,
 		decode_time(raw, EXT4_INODE_I_CRTIME, EXT4_INODE_I_CRTIME_EXTRA,
 			    fits(extra, EXT4_INODE_I_CRTIME_EXTRA, 4), &in.crtime);
 	}
+	/* ext4_iget: the project id only with the project feature and room for it, else
+	 * EXT4_DEF_PROJID (0). FS_IOC_FSGETXATTR shows it. */
+	if (bv_ext4_has_ro_compat(sb, EXT4_FEATURE_RO_COMPAT_PROJECT) &&
+	    fits(extra, EXT4_INODE_I_PROJID, 4))
+		in.projid = bv_le32(raw + EXT4_INODE_I_PROJID);
 	memcpy(in.i_block, raw + EXT4_INODE_I_BLOCK, sizeof(in.i_block));
 
 	if (!mode_type_ok(in.mode))
@@ -376,6 +381,29 @@ int bv_ext4_inode_get_linked(struct bv_ext4 *fs, uint32_t ino, struct bv_ext4_in
 	if (inode.flags & EXT4_EA_INODE_FL)
 		return bv_ext4_corrupt(fs, "directory entry names inode %u, which holds an xattr "
 				       "value", ino);
+	*out = inode;
+	return 0;
+}
+
+int bv_ext4_inode_get_handle(struct bv_ext4 *fs, uint32_t ino, struct bv_ext4_inode *out)
+{
+	struct bv_ext4_inode inode;
+	int err;
+
+	/* ext4_nfs_get_inode: a reserved inode (but the root) or one past the count is a
+	 * stale handle, and so is an unused inode (EXT4_IGET_HANDLE). The handle came from
+	 * the caller, not from the image: nothing here is corruption, nothing is logged. */
+	if ((ino != EXT4_ROOT_INO && ino < fs->sb.s_first_ino) || ino > fs->sb.s_inodes_count)
+		return -ESTALE;
+	err = bv_ext4_inode_get(fs, ino, &inode);
+	if (err == -ENOENT)
+		return -ESTALE;
+	if (err)
+		return err;
+	/* The kernel's iget refuses an xattr-value inode reached any way but from its xattr
+	 * (EFSCORRUPTED, logged); a handle naming one names nothing we serve. */
+	if (inode.flags & EXT4_EA_INODE_FL)
+		return -ESTALE;
 	*out = inode;
 	return 0;
 }

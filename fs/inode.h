@@ -60,6 +60,7 @@
 #define EXT4_INODE_I_ATIME_EXTRA 0x8C
 #define EXT4_INODE_I_CRTIME 0x90
 #define EXT4_INODE_I_CRTIME_EXTRA 0x94
+#define EXT4_INODE_I_PROJID 0x9C
 
 /* Decodes the raw inode at RAW (INODE_SIZE bytes) for inode INO; pure, for tests and
  * inode.c. Validates extra_isize, the checksum when CSUM_SEED is non-zero (metadata_csum),

@@ -207,4 +207,15 @@ uint64_t bv_ext4_group_desc_block(const struct bv_ext4_sb *sb, uint32_t group);
  * filesystem. -EUCLEAN for a group out of range or a bad descriptor. */
 int bv_ext4_group_get(struct bv_ext4 *fs, uint32_t group, struct bv_ext4_group *out);
 
+/* bv_ext4_group_free_sum refuses filesystems with more groups than this (2^20: 128 TiB
+ * of 4 KiB blocks, 8 TiB of 1 KiB ones), whose descriptors are tens of MiB. */
+#define BV_EXT4_FREE_SUM_MAX_GROUPS (1u << 20)
+
+/* Sums every group descriptor's free cluster and free inode counts, as the kernel's
+ * ext4_count_free_clusters and ext4_count_free_inodes do at mount (statfs shows these,
+ * not the superblock's counters, which are only updated lazily). Reads every descriptor
+ * block once, uncached. Returns 0, -E2BIG past BV_EXT4_FREE_SUM_MAX_GROUPS groups, or
+ * -errno from reading (-EUCLEAN for a descriptor block outside the filesystem). */
+int bv_ext4_group_free_sum(struct bv_ext4 *fs, uint64_t *free_clusters, uint64_t *free_inodes);
+
 #endif

@@ -431,8 +431,9 @@ static const char *xa_prefix(uint8_t index)
 	}
 }
 
-/* Appends the names of XA to BUF (SIZE bytes, NULL to count) from *POS. */
-static int xa_list(const struct xa *xa, char *buf, size_t size, size_t *pos)
+/* Appends the names of XA to BUF (SIZE bytes, NULL to count) from *POS; trusted.* names
+ * only when TRUSTED. */
+static int xa_list(const struct xa *xa, char *buf, size_t size, size_t *pos, bool trusted)
 {
 	size_t p = xa->first;
 	struct xe e;
@@ -442,6 +443,9 @@ static int xa_list(const struct xa *xa, char *buf, size_t size, size_t *pos)
 		size_t plen, need;
 
 		if (!prefix)
+			continue;
+		/* ext4_xattr_trusted_list: only a caller with CAP_SYS_ADMIN sees them. */
+		if (e.name_index == EXT4_XATTR_INDEX_TRUSTED && !trusted)
 			continue;
 		plen = strlen(prefix);
 		need = plen + e.name_len + 1;
@@ -460,6 +464,12 @@ static int xa_list(const struct xa *xa, char *buf, size_t size, size_t *pos)
 ssize_t bv_ext4_xattr_list(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, char *buf,
 			   size_t size)
 {
+	return bv_ext4_xattr_list_as(fs, inode, buf, size, true);
+}
+
+ssize_t bv_ext4_xattr_list_as(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
+			      char *buf, size_t size, bool trusted)
+{
 	struct bv_cache_ref ref = { 0 };
 	size_t pos = 0;
 	struct xa xa;
@@ -474,14 +484,14 @@ ssize_t bv_ext4_xattr_list(struct bv_ext4 *fs, const struct bv_ext4_inode *inode
 	 * the kernel does. */
 	ret = xa_ibody_open(fs, inode, &ref, &xa);
 	if (ret > 0) {
-		ret = xa_list(&xa, buf, size, &pos);
+		ret = xa_list(&xa, buf, size, &pos, trusted);
 		bv_ext4_brelse(fs, &ref);
 	}
 	if (ret < 0)
 		goto out;
 	ret = xa_block_open(fs, inode, &ref, &xa);
 	if (ret > 0) {
-		ret = xa_list(&xa, buf, size, &pos);
+		ret = xa_list(&xa, buf, size, &pos, trusted);
 		bv_ext4_brelse(fs, &ref);
 	}
 out:

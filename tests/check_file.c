@@ -549,6 +549,12 @@ START_TEST(test_file_read_unwritten_matches_kernel)
 			ck_assert_uint_eq(m.len, 10);
 			ck_assert_int_eq(bv_ext4_map_blocks(fs, &inode, 10, 256, &m), 0);
 			ck_assert(!m.unwritten && !m.hole);
+			/* Unwritten extents are holes to SEEK_DATA, as on an uncached kernel file. */
+			uint64_t pos;
+			ck_assert_int_eq(bv_ext4_file_seek(fs, &inode, 0, true, &pos), 0);
+			ck_assert_uint_eq(pos, 10 * 4096);
+			ck_assert_int_eq(bv_ext4_file_seek(fs, &inode, 0, false, &pos), 0);
+			ck_assert_uint_eq(pos, 0);
 			seen++;
 		} else if (strcmp(ents[i].name, "keep") == 0) {
 			ck_assert_uint_eq(inode.size, 5);
@@ -566,6 +572,152 @@ START_TEST(test_file_read_unwritten_matches_kernel)
 	}
 	ck_assert_int_eq(seen, 3);
 	ck_assert_int_ge(runs, 4); /* really fragmented */
+	bv_ext4_close(fs);
+	bv_source_close(src);
+}
+END_TEST
+
+/* ---- SEEK_DATA / SEEK_HOLE ---- */
+
+/* Expects bv_ext4_file_seek(OFF, DATA) to give WANT (a byte offset, or -errno). */
+static void seek_expect(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, const char *name,
+			uint64_t off, bool data, int64_t want)
+{
+	uint64_t got = 0;
+	int err = bv_ext4_file_seek(fs, inode, off, data, &got);
+
+	if (want < 0)
+		ck_assert_msg(err == want, "%s: %s(%llu): %d, want %lld", name,
+			      data ? "SEEK_DATA" : "SEEK_HOLE", (unsigned long long)off, err,
+			      (long long)want);
+	else
+		ck_assert_msg(err == 0 && got == (uint64_t)want, "%s: %s(%llu): %d/%llu, want %lld",
+			      name, data ? "SEEK_DATA" : "SEEK_HOLE", (unsigned long long)off, err,
+			      (unsigned long long)got, (long long)want);
+}
+
+static uint64_t round_up(uint64_t x, uint64_t bs)
+{
+	return (x + bs - 1) / bs * bs;
+}
+
+/* The files of file_srcdir() have holes where their source has them, to the image's block
+ * (mke2fs -d copies only the source's data and skips blocks of zeros): SEEK_DATA and
+ * SEEK_HOLE must find each edge, rounded to blocks, and ENXIO past the end, for extent
+ * trees (1 and 4 KiB blocks) and indirect maps (ext2 1 KiB, triple indirect; ext3). */
+static const struct {
+	const char *name, *opts;
+	uint32_t bs;
+} seek_images[] = {
+	{ "file-ext4-4k", "-b 4096 " FILE_EXT4_OPTS, 4096 },
+	{ "file-ext4-1k", "-b 1024 " FILE_EXT4_OPTS, 1024 },
+	{ "file-ext2-1k", "-t ext2 -b 1024", 1024 },
+	{ "file-ext3-4k", "-t ext3 -b 4096", 4096 },
+};
+
+START_TEST(test_file_seek_finds_every_hole_edge)
+{
+	const char *srcdir = file_srcdir();
+	const uint64_t bs = seek_images[_i].bs;
+	struct file_ent ents[64];
+	struct bv_source *src;
+	struct bv_ext4 *fs;
+	const char *img;
+	int n, seen = 0;
+
+	ck_assert_ptr_nonnull(srcdir);
+	img = bv_test_mkfs(seek_images[_i].name, seek_images[_i].opts, srcdir, "96M");
+	ck_assert_ptr_nonnull(img);
+	fs = file_open(img, &src);
+	n = file_list(img, ents, 64);
+	for (int i = 0; i < n; i++) {
+		const char *nm = ents[i].name;
+		struct bv_ext4_inode in;
+
+		ck_assert_int_eq(bv_ext4_inode_get(fs, ents[i].ino, &in), 0);
+		if (strcmp(nm, "sparse_mid") == 0) {
+			/* 5000 bytes, a hole, 7000 bytes at 1 MiB + 333, a hole to 3 MiB. */
+			seek_expect(fs, &in, nm, 0, true, 0);
+			seek_expect(fs, &in, nm, 4999, true, 4999);
+			seek_expect(fs, &in, nm, 0, false, (int64_t)round_up(5000, bs));
+			seek_expect(fs, &in, nm, round_up(5000, bs), false, (int64_t)round_up(5000, bs));
+			seek_expect(fs, &in, nm, round_up(5000, bs), true, MIB);
+			seek_expect(fs, &in, nm, MIB - 1, true, MIB);
+			seek_expect(fs, &in, nm, MIB, false, MIB + (int64_t)round_up(7333, bs));
+			seek_expect(fs, &in, nm, MIB + round_up(7333, bs), true, -ENXIO);
+			seek_expect(fs, &in, nm, 3 * MIB - 1, false, 3 * MIB - 1);
+			seek_expect(fs, &in, nm, 3 * MIB, false, -ENXIO);
+			seek_expect(fs, &in, nm, 3 * MIB, true, -ENXIO);
+			seen++;
+		} else if (strcmp(nm, "sparse_1g") == 0) {
+			/* 100 bytes, then 8192 at 512 MiB + 100, in 1 GiB (triple indirect at 1 KiB). */
+			seek_expect(fs, &in, nm, 0, false, (int64_t)bs);
+			seek_expect(fs, &in, nm, bs, true, 512 * MIB);
+			seek_expect(fs, &in, nm, 512 * MIB, false, 512 * MIB + (int64_t)round_up(8292, bs));
+			seek_expect(fs, &in, nm, 512 * MIB + round_up(8292, bs), true, -ENXIO);
+			seek_expect(fs, &in, nm, 1024 * MIB - 1, false, 1024 * MIB - 1);
+			seen++;
+		} else if (strcmp(nm, "stride") == 0) {
+			/* 1500 blocks of 4 KiB, one every 8 KiB: walk every data run. */
+			uint64_t pos = 0, d, h;
+			int runs = 0;
+
+			while (bv_ext4_file_seek(fs, &in, pos, true, &d) == 0) {
+				ck_assert_uint_eq(d, (uint64_t)runs * 8192);
+				ck_assert_int_eq(bv_ext4_file_seek(fs, &in, d, false, &h), 0);
+				ck_assert_uint_eq(h, d + 4096);
+				runs++;
+				pos = h;
+				if (h >= in.size)
+					break;
+			}
+			ck_assert_int_eq(runs, 1500);
+			seen++;
+		} else if (strcmp(nm, "size_0") == 0) {
+			seek_expect(fs, &in, nm, 0, true, -ENXIO);
+			seek_expect(fs, &in, nm, 0, false, -ENXIO);
+			seen++;
+		} else if (strcmp(nm, "size_1048576") == 0) {
+			seek_expect(fs, &in, nm, 0, false, MIB);
+			seek_expect(fs, &in, nm, MIB - 1, true, MIB - 1);
+			seek_expect(fs, &in, nm, MIB - 1, false, MIB);
+			seen++;
+		}
+	}
+	ck_assert_int_eq(seen, 5);
+	bv_ext4_close(fs);
+	bv_source_close(src);
+}
+END_TEST
+
+/* Inline data is all data: SEEK_HOLE is i_size wherever it starts. */
+START_TEST(test_file_seek_inline_is_all_data)
+{
+	const char *srcdir = file_srcdir_small();
+	struct file_ent ents[32];
+	struct bv_source *src;
+	struct bv_ext4 *fs;
+	const char *img;
+	int n, inl = 0;
+
+	ck_assert_ptr_nonnull(srcdir);
+	img = bv_test_mkfs("file-inline", "-b 4096 " FILE_EXT4_OPTS ",inline_data", srcdir, "16M");
+	ck_assert_ptr_nonnull(img);
+	fs = file_open(img, &src);
+	n = file_list(img, ents, 32);
+	for (int i = 0; i < n; i++) {
+		struct bv_ext4_inode in;
+
+		ck_assert_int_eq(bv_ext4_inode_get(fs, ents[i].ino, &in), 0);
+		if (!(in.flags & EXT4_INLINE_DATA_FL) || in.size == 0)
+			continue;
+		inl++;
+		seek_expect(fs, &in, ents[i].name, 0, true, 0);
+		seek_expect(fs, &in, ents[i].name, 0, false, (int64_t)in.size);
+		seek_expect(fs, &in, ents[i].name, in.size - 1, false, (int64_t)in.size);
+		seek_expect(fs, &in, ents[i].name, in.size, true, -ENXIO);
+	}
+	ck_assert_int_ge(inl, 4);
 	bv_ext4_close(fs);
 	bv_source_close(src);
 }
@@ -628,6 +780,16 @@ START_TEST(test_file_read_corpus_returns_cleanly)
 					for (int j = 0; j < 64; j++)
 						ck_assert_uint_eq(buf[len + j], 0x5A);
 					reads++;
+					/* SEEK_DATA/SEEK_HOLE answer inside the file or fail. */
+					for (int w = 0; w < 2; w++) {
+						uint64_t pos = 0;
+						int e = bv_ext4_file_seek(fs, &inode, offs[k], w, &pos);
+
+						ck_assert(e == 0 || e == -ENXIO || e == -EUCLEAN ||
+							  e == -EBADMSG || e == -EIO || e == -EINVAL ||
+							  e == -ENOMEM);
+						ck_assert(e != 0 || (pos >= offs[k] && pos <= inode.size));
+					}
 				}
 			}
 			bv_ext4_close(fs);
@@ -662,6 +824,9 @@ static Suite *file_suite(void)
 	tcase_add_test(tc, test_file_read_contiguous_one_pread_per_request);
 	tcase_add_test(tc, test_file_read_unwritten_matches_kernel);
 	tcase_add_test(tc, test_file_read_corpus_returns_cleanly);
+	tcase_add_loop_test(tc, test_file_seek_finds_every_hole_edge, 0,
+			    (int)(sizeof(seek_images) / sizeof(seek_images[0])));
+	tcase_add_test(tc, test_file_seek_inline_is_all_data);
 	suite_add_tcase(s, tc);
 
 	/* Its own tcase so the pread count can run it alone (CK_RUN_CASE=pread). */

@@ -576,6 +576,41 @@ START_TEST(test_statfs_matches_kernel)
 }
 END_TEST
 
+/* An image copied from a live mount has stale superblock counters; the kernel shows the
+ * group descriptors' sums. Fresh from mkfs both agree, so the superblock's counters are
+ * made wrong with debugfs and statfs must not change. */
+START_TEST(test_statfs_sums_group_descriptors_not_superblock)
+{
+	const struct layout *l = &layouts[_i];
+	const char *img = layout_image(l);
+	struct statvfs fresh, stale;
+	char copy[4200];
+
+	if (!bv_test_have("debugfs")) {
+		bv_test_skip(l->name, "debugfs not installed");
+		return;
+	}
+	ck_assert_msg(open_image(img, NULL) == 0, "%s: %s", l->name, why);
+	bv_ext4_statfs(fs, &fresh);
+	close_image();
+	snprintf(copy, sizeof(copy), "%s/sb_stale_%s.img", bv_test_tmpdir(), l->name);
+	ck_assert_int_eq(bv_test_sh("cp '%s' '%s' && debugfs -w -R 'ssv free_blocks_count 12345' "
+				    "'%s' >/dev/null 2>&1 && debugfs -w -R 'ssv free_inodes_count 77'"
+				    " '%s' >/dev/null 2>&1", img, copy, copy, copy), 0);
+	ck_assert_msg(open_image(copy, NULL) == 0, "%s: %s", l->name, why);
+	bv_ext4_statfs(fs, &stale);
+	bv_ext4_statfs(fs, &stale); /* the second call answers from the saved sums */
+	close_image();
+	ck_assert_msg(stale.f_bfree == fresh.f_bfree && stale.f_ffree == fresh.f_ffree,
+		      "%s: bfree %lu ffree %lu, descriptors say %lu %lu", l->name,
+		      (unsigned long)stale.f_bfree, (unsigned long)stale.f_ffree,
+		      (unsigned long)fresh.f_bfree, (unsigned long)fresh.f_ffree);
+	ck_assert_uint_ne(stale.f_bfree, 12345);
+	ck_assert_uint_eq(stale.f_bavail, fresh.f_bavail);
+	ck_assert_uint_eq(stale.f_favail, fresh.f_favail);
+}
+END_TEST
+
 START_TEST(test_open_refuses_truncated_image)
 {
 	const char *img = layout_image(&layouts[0]);
@@ -917,6 +952,7 @@ static Suite *superblock_suite(void)
 	int n = (int)(sizeof(layouts) / sizeof(layouts[0]));
 	tcase_add_loop_test(img, test_open_layout_groups_match_dumpe2fs, 0, n);
 	tcase_add_loop_test(img, test_statfs_matches_kernel, 0, n);
+	tcase_add_loop_test(img, test_statfs_sums_group_descriptors_not_superblock, 0, n);
 	tcase_add_test(img, test_open_refuses_truncated_image);
 	tcase_add_test(img, test_open_refuses_bad_sb_checksum_unless_skip_csum);
 	tcase_add_test(img, test_open_refuses_non_ext_source);

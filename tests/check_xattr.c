@@ -222,6 +222,47 @@ START_TEST(test_xattr_matches_kernel_256_byte_inodes)
 }
 END_TEST
 
+/* Without the right to see them (ext4_xattr_trusted_list), trusted.* names are left out
+ * of the list and of its size; everything else is listed as root sees it. "small" has
+ * its trusted.t in the inode, "link" its trusted.l. */
+START_TEST(test_xattr_list_hides_trusted_from_the_unprivileged)
+{
+	const char *img = img_common();
+	struct bv_source *s = NULL;
+	struct bv_ext4 *fs;
+	char all[1024], some[1024];
+
+	ck_assert_ptr_nonnull(img);
+	fs = bv_test_open_file(img, NULL, &s);
+	for (int k = 0; k < 2; k++) {
+		const char *path = k ? "/link" : "/small";
+		const char *hidden = k ? "trusted.l" : "trusted.t";
+		struct bv_ext4_inode inode;
+		uint32_t ino;
+		ssize_t na, ns;
+
+		ck_assert_int_eq(bv_ext4_resolve(fs, path, 0, &ino), 0);
+		ck_assert_int_eq(bv_ext4_inode_get(fs, ino, &inode), 0);
+		na = bv_ext4_xattr_list_as(fs, &inode, all, sizeof(all), true);
+		ns = bv_ext4_xattr_list_as(fs, &inode, some, sizeof(some), false);
+		ck_assert_int_eq(bv_ext4_xattr_list(fs, &inode, NULL, 0), na);
+		ck_assert_int_eq(bv_ext4_xattr_list_as(fs, &inode, NULL, 0, false), ns);
+		ck_assert_int_eq(na - ns, (ssize_t)strlen(hidden) + 1);
+		/* SOME is ALL with HIDDEN cut out, in the same order. */
+		char *at = memmem(all, (size_t)na, hidden, strlen(hidden) + 1);
+		ck_assert_ptr_nonnull(at);
+		size_t before = (size_t)(at - all), len = strlen(hidden) + 1;
+		ck_assert_int_eq(memcmp(some, all, before), 0);
+		ck_assert_int_eq(memcmp(some + before, at + len, (size_t)na - before - len), 0);
+		ck_assert_ptr_null(memmem(some, (size_t)ns, "trusted.", 8));
+		/* The unprivileged list fits a buffer of exactly its own length. */
+		ck_assert_int_eq(bv_ext4_xattr_list_as(fs, &inode, some, (size_t)ns, false), ns);
+	}
+	bv_ext4_close(fs);
+	bv_source_close(s);
+}
+END_TEST
+
 START_TEST(test_xattr_matches_kernel_128_byte_inodes)
 {
 	run_kernel_compare(__func__, img_build("xattr_i128", EXT4_OPTS " -I 128"),
@@ -1070,6 +1111,7 @@ static Suite *xattr_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_xattr_matches_kernel_256_byte_inodes);
+	tcase_add_test(tc, test_xattr_list_hides_trusted_from_the_unprivileged);
 	tcase_add_test(tc, test_xattr_matches_kernel_128_byte_inodes);
 	tcase_add_test(tc, test_xattr_matches_kernel_ext2);
 	tcase_add_test(tc, test_xattr_matches_kernel_1k_blocks);
