@@ -180,11 +180,14 @@ fi
 # The client SIGKILLed right after ready, its binds made: a second run's Delete (what a
 # restarted shim's Stop runs) finds everything by the bundle and the id.
 : >/tmp/c3.out
-create c3 --hold >/tmp/c3.out 2>&1 &
+# exec: the background job is bvshim itself, so the SIGKILL below kills the client.
+(exec bvshim create --bundle "$(bundle c3)" --id c3 --image "$ref" --snapshotter $sn \
+	--bootviewfs /usr/bin/bootviewfs $art --hold) >/tmp/c3.out 2>&1 &
 client=$!
 if wait_until 60 grep -q '"status":"ready"' /tmp/c3.out; then
 	kill -KILL $client
 	wait $client 2>/dev/null
+	check "killed-client-gone" not kill -0 $client
 	dev=$(view_dev c3)
 	check "killed-client-view-serves" bootviewfs status --state-dir "$(bundle c3)/bootviewfs"
 	check_files "killed-client-binds-serve" "$(bundle c3)/monitor-rootfs" $files/image.sha256

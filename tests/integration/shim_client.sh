@@ -85,12 +85,15 @@ fi
 # The client SIGKILLed right after ready, binds made: a second run's delete (a restarted
 # shim's Stop) finds the view, the binds and the mounts file by bundle and id.
 _views+=("$tmp/b-c3/bootviewfs")
-create c3 --hold >"$tmp/c3.out" 2>&1 &
+# exec: the background job is bvshim itself, so the SIGKILL below kills the client.
+(exec "$shim" create --bundle "$tmp/b-c3" --id c3 --bootviewfs "$bin" --source "$img" \
+	"${arts[@]}" --hold) >"$tmp/c3.out" 2>&1 &
 client=$!
 _pids+=("$client")
 if poll 30 grep -q '"status":"ready"' "$tmp/c3.out"; then
 	kill -KILL "$client"
 	wait "$client" 2>/dev/null
+	poll 5 pid_gone "$client" || fail "killed-client: bvshim $client still running"
 	"$bin" status --state-dir "$tmp/b-c3/bootviewfs" >/dev/null ||
 		fail "killed-client: the view died with its client"
 	(cd "$tmp/b-c3/monitor-rootfs" && sha256sum -c --quiet "$tmp/sums") ||
