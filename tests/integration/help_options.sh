@@ -2,7 +2,8 @@
 # Help is the reference: every option the parsers accept appears in the command's --help
 # and in the man page. The options are read from the C sources themselves (the getopt_long
 # tables and the -o option lists of fs/cmd_mount.c), so an option added without its
-# documentation fails here. Also: every --help exits 0 and states the exit codes.
+# documentation fails here. Also: every --help exits 0 and states the exit codes, and the
+# top-level --help writes each command's synopsis as the command's own --help does.
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 . "$(dirname "$0")/_lib.sh"
@@ -11,8 +12,7 @@ set -uo pipefail
 
 for c in mount probe ls cat stat extract stop status; do
 	"$bin" $c --help >"$tmp/help.$c" 2>&1 || die "bootviewfs $c --help exited $?"
-	grep -qi "exit status\|exits 0" "$tmp/help.$c" ||
-		[ $c = mount ] || die "bootviewfs $c --help does not state its exit status"
+	grep -qi "exit status" "$tmp/help.$c" || die "bootviewfs $c --help does not state its exit status"
 done
 "$bin" --help >"$tmp/help.top" 2>&1 || die "bootviewfs --help exited $?"
 # The man page as text, without troff's font escapes and hyphen escapes.
@@ -67,6 +67,12 @@ for n in ignored:
         continue
     if not word(n, man):
         bad.append("-o %s (accepted from mount(8)) is not in docs/bootviewfs.1" % n)
+# The top-level --help repeats each command's synopsis as the command's own usage writes it.
+top = " ".join(helps["top"].split())
+for c in ["probe", "ls", "cat", "stat", "extract", "stop", "status"]:
+    syn = " ".join(re.search(r"^Usage: (bootviewfs %s\b.*)$" % c, helps[c], re.M).group(1).split())
+    if syn not in top:
+        bad.append("bootviewfs --help does not write '%s' as bootviewfs %s --help does" % (syn, c))
 print("\n".join(bad) if bad else "options checked: %d long tables, %d -o names" %
       (len(owners), len(passthru) + len(own) + len(ignored)))
 sys.exit(1 if bad else 0)
