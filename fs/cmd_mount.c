@@ -311,13 +311,16 @@ static int args_parse(struct bv_mount_cmd *mc, int argc, char **argv)
 	/* mount(8) calls helpers as `SOURCE DIR [-sfnv] [-N ns] [-o opts] [-t type]`;
 	 * there -f means "fake", not foreground. */
 	const char *optstring = mc->helper ? ":fnsvo:t:N:h" : ":fdo:h";
+	char what[128];
 	unsigned npos;
 	int c, err;
 
 	optind = 0; /* glibc: full re-initialisation, whatever ran getopt before */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, optstring, mc->helper ? longopts + 7 : longopts,
-				NULL)) != -1) {
+	for (int at = optind ? optind : 1;
+	     (c = getopt_long(argc, argv, optstring, mc->helper ? longopts + 7 : longopts,
+			      NULL)) != -1;
+	     at = optind) {
 		switch (c) {
 		case 'f':
 			if (mc->helper)
@@ -390,12 +393,9 @@ static int args_parse(struct bv_mount_cmd *mc, int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 1;
-		case ':':
-			fprintf(stderr, "bootviewfs: option %s needs an argument\n",
-				argv[optind - 1]);
-			return -EINVAL;
-		default:
-			fprintf(stderr, "bootviewfs: unknown option '%s'\n", argv[optind - 1]);
+		default: /* '?' or ':' */
+			bv_cmd_option_describe(c, argv, at, what, sizeof(what));
+			fprintf(stderr, "bootviewfs: %s\n", what);
 			return -EINVAL;
 		}
 	}
