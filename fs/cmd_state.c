@@ -27,7 +27,7 @@ static const char stop_help[] =
 	"recursive). DIR must be yours and writable by nobody else.\n"
 	"Idempotent; stopping an absent, stopped or failed view succeeds.\n"
 	"Exit status: 0 stopped (device closed, nothing mounted), 1 something is still\n"
-	"running or mounted, 2 bad command line.\n";
+	"running or mounted, or DIR refused (nothing touched), 2 bad command line.\n";
 
 static const char status_help[] =
 	"Usage: bootviewfs status --state-dir DIR [--human]\n"

@@ -9,7 +9,8 @@
 #     what is wrong, then "try 'bootviewfs COMMAND --help'". No usage dump.
 #   - Outcomes documented in the help texts: probe of ext4 and of zeros, ls of a missing
 #     path, stop of an absent view (idempotent: 0), status of an absent view ("no view",
-#     one line on stderr; --human: one line on stdout) and of a failed start ("not ready").
+#     one line on stderr; --human: one line on stdout) and of a failed start ("not
+#     ready"), stop and status of a directory others may write ("refused").
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 . "$(dirname "$0")/_lib.sh"
@@ -176,7 +177,10 @@ grep -q '"supported": *false' "$tmp/out" || fail "probe of zeros: $(cat "$tmp/ou
 is ls success quiet "$img" /unikernel
 is ls failure line "$img" /absent
 is stop stopped quiet --state-dir "$tmp/absent"
+mkdir -m 0777 "$tmp/open" && chmod 0777 "$tmp/open"
+is stop something_is_still_running_or_mounted,_or_dir_refused line --state-dir "$tmp/open"
 is status no_view line --state-dir "$tmp/absent"
+is status not_ready_or_refused line --state-dir "$tmp/open"
 is status no_view quiet --state-dir "$tmp/absent" --human
 grep -q "^absent: " "$tmp/out" || fail "status --human of an absent view: stdout '$(cat "$tmp/out")'"
 # A start that fails (no filesystem) leaves a failed view: not ready.
