@@ -6,10 +6,11 @@
 # is not run (the set-up commands themselves, data, fragments of other programs); a block
 # neither run nor marked fails the test (Go blocks excepted: shim_client.sh compares them
 # with examples/shim). `make install` included: it runs in a private mount namespace
-# whose /usr/local and /usr/sbin are writable overlays, so the machine is never changed,
-# and mktemp works under this test's own directory. Whatever a failed block left mounted
-# is unmounted; then no process may be left in the namespace (one left is killed and
-# fails the test), so none of its mounts outlives the test.
+# whose /usr/local and /sbin (where /sbin leads: /usr/sbin on a merged /usr) are writable
+# overlays, so the machine is never changed, and mktemp works under this test's own
+# directory. Whatever a failed block left mounted is unmounted; then no process may be
+# left in the namespace (one left is killed and fails the test), so none of its mounts
+# outlives the test.
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 . "$(dirname "$0")/_lib.sh"
@@ -91,7 +92,7 @@ host_before=$(ls -l /sbin/mount.fuse.bootviewfs /usr/local/bin/bootviewfs 2>&1)
 unshare -m --propagation private bash -s "$top" "$tmp" <<'NS' >"$tmp/out" 2>&1
 top=$1 tmp=$2
 readlink /proc/self/ns/mnt >"$tmp/ns"
-for d in /usr/local /usr/sbin; do
+for d in /usr/local "$(readlink -f /sbin)"; do
 	n=${d//\//_}
 	mkdir -p "$tmp/ov/$n.up" "$tmp/ov/$n.work"
 	mount -t overlay overlay \
