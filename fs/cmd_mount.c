@@ -132,6 +132,8 @@ static void usage(FILE *f)
 		"Without -f the command returns once the mount answers, or fails with nothing mounted.\n"
 		"Stop it with `bootviewfs stop --state-dir DIR`, `fusermount3 -u MOUNTPOINT` or\n"
 		"`umount MOUNTPOINT`.\n"
+		"mount(8) and fstab lines (type fuse.bootviewfs) run it as /sbin/mount.fuse.bootviewfs,\n"
+		"which make install puts there (man bootviewfs: MOUNT(8) AND FSTAB).\n"
 		"Exit status: 0 serving (with -f: stopped cleanly), 1 the start failed (nothing is\n"
 		"mounted) or the daemon died before it was ready, 2 bad command line.\n");
 }
