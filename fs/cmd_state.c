@@ -206,8 +206,8 @@ int bv_cmd_status(int argc, char **argv)
 		       !alive && (st->status == BV_STATE_READY || st->status == BV_STATE_STARTING)
 			       ? " (daemon gone)"
 			       : "",
-		       st->source.path[0] ? st->source.path : "(no source yet)", st->mountpoint, (int)st->pid, st->error[0] ? ": " : "",
-		       st->error);
+		       st->source.path[0] ? st->source.path : "(no source yet)", st->mountpoint,
+		       (int)st->pid, st->error[0] ? ": " : "", st->error);
 	} else if (!print_raw(raw, raw_len)) {
 		/* The very bytes parsed above: re-opening the file could show other ones. */
 		fprintf(stderr, "bootviewfs: status: cannot write to stdout\n");
