@@ -3,6 +3,8 @@
 #ifndef BV_FS_CMD_H
 #define BV_FS_CMD_H
 
+#include <stddef.h>
+
 /* Exit statuses shared by the commands (documented in --help). */
 #define BV_EXIT_OK 0
 #define BV_EXIT_FAIL 1     /* the operation failed: bad source, missing path, corruption */
@@ -17,6 +19,20 @@ struct bv_ext4_opts;
  * stderr and returns -errno. On success the caller closes *FS then *SRC. OPTS may be NULL. */
 int bv_cmd_open_image(const char *path, const struct bv_ext4_opts *opts, struct bv_source **src,
 		      struct bv_ext4 **fs);
+
+/* fs/cmd_usage.c: a bad command line of command CMD. Prints "bootviewfs: " and the
+ * printf-style message as one line, then "try 'bootviewfs CMD --help'", to stderr; the
+ * caller returns the exit status its --help gives for a bad command line. */
+void bv_cmd_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Writes to BUF (LEN bytes, always terminated) what is wrong when getopt_long, run with
+ * opterr = 0 over ARGV, returned C ('?' or ':'): "unknown option '-z'", "option --x needs
+ * an argument", "option --x takes no argument". AT is optind before that call. */
+void bv_cmd_option_describe(int c, char **argv, int at, char *buf, size_t len);
+
+/* bv_cmd_option_describe, said as bv_cmd_usage_error of CMD. */
+void bv_cmd_option_error(const char *cmd, int c, char **argv, int at);
 
 /* fs/cmd_mount.c: `bootviewfs [options] SOURCE MOUNTPOINT` (also as mount helper). */
 int bv_cmd_mount(int argc, char **argv);

@@ -113,9 +113,10 @@ static void usage(FILE *f)
 		"  -f, --foreground  stay in the foreground (logs to stderr)\n"
 		"  -d, --debug   debug: log every request (implies -f)\n"
 		"  -o OPTS       mount options: ro nosuid nodev noexec exec allow_other allow_root\n"
-		"                default_permissions fsname= subtype= max_read= atime options\n"
-		"                sync async dirsync context= fscontext= defcontext= rootcontext=\n"
-		"                threads=N export=PATH[:PATH...]; rw is accepted and mounted\n"
+		"                default_permissions fsname= (default bootviewfs:SOURCE) subtype=\n"
+		"                max_read= atime options sync async dirsync context= fscontext=\n"
+		"                defcontext= rootcontext= threads=N (workers, default 4)\n"
+		"                export=PATH[:PATH...]; rw is accepted and mounted\n"
 		"                read-only; dev and suid are accepted and ignored (the image is\n"
 		"                untrusted: always nodev,nosuid)\n"
 		"  --state-dir DIR  per-view state (created 0700): state.json, control FIFO, lock, log\n"
@@ -130,7 +131,11 @@ static void usage(FILE *f)
 		"                without it a mountpoint that is a mount point is refused\n"
 		"Without -f the command returns once the mount answers, or fails with nothing mounted.\n"
 		"Stop it with `bootviewfs stop --state-dir DIR`, `fusermount3 -u MOUNTPOINT` or\n"
-		"`umount MOUNTPOINT`.\n");
+		"`umount MOUNTPOINT`.\n"
+		"mount(8) and fstab lines (type fuse.bootviewfs) run it as /sbin/mount.fuse.bootviewfs,\n"
+		"which make install puts there (man bootviewfs: MOUNT(8) AND FSTAB).\n"
+		"Exit status: 0 serving (with -f: stopped cleanly), 1 the start failed (nothing is\n"
+		"mounted) or the daemon died before it was ready, 2 bad command line.\n");
 }
 
 /* Options mount(8), fstab and mount.fuse3 may pass that mean nothing to a FUSE mount. */
@@ -308,13 +313,16 @@ static int args_parse(struct bv_mount_cmd *mc, int argc, char **argv)
 	/* mount(8) calls helpers as `SOURCE DIR [-sfnv] [-N ns] [-o opts] [-t type]`;
 	 * there -f means "fake", not foreground. */
 	const char *optstring = mc->helper ? ":fnsvo:t:N:h" : ":fdo:h";
+	char what[128];
 	unsigned npos;
 	int c, err;
 
 	optind = 0; /* glibc: full re-initialisation, whatever ran getopt before */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, optstring, mc->helper ? longopts + 7 : longopts,
-				NULL)) != -1) {
+	for (int at = optind ? optind : 1;
+	     (c = getopt_long(argc, argv, optstring, mc->helper ? longopts + 7 : longopts,
+			      NULL)) != -1;
+	     at = optind) {
 		switch (c) {
 		case 'f':
 			if (mc->helper)
@@ -387,12 +395,9 @@ static int args_parse(struct bv_mount_cmd *mc, int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 1;
-		case ':':
-			fprintf(stderr, "bootviewfs: option %s needs an argument\n",
-				argv[optind - 1]);
-			return -EINVAL;
-		default:
-			fprintf(stderr, "bootviewfs: unknown option '%s'\n", argv[optind - 1]);
+		default: /* '?' or ':' */
+			bv_cmd_option_describe(c, argv, at, what, sizeof(what));
+			fprintf(stderr, "bootviewfs: %s\n", what);
 			return -EINVAL;
 		}
 	}

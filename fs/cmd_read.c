@@ -94,9 +94,10 @@ static bool wants_help(int argc, char **argv, const char *help)
 	return false;
 }
 
-static int usage_error(const char *help, const char *msg)
+/* A bad command line of CMD: one line and where the help is (fs/cmd_usage.c). */
+static int usage_error(const char *cmd, const char *msg)
 {
-	fprintf(stderr, "bootviewfs: %s\n%s", msg, help);
+	bv_cmd_usage_error(cmd, "%s", msg);
 	return BV_EXIT_USAGE;
 }
 
@@ -186,7 +187,7 @@ int bv_cmd_probe(int argc, char **argv)
 	if (wants_help(argc, argv, probe_help))
 		return BV_EXIT_OK;
 	if (argc != 2 || argv[1][0] == '-')
-		return usage_error(probe_help, "probe takes one SOURCE");
+		return usage_error("probe", "probe takes one SOURCE");
 
 	err = bv_source_open(argv[1], &src);
 	if (err) {
@@ -357,16 +358,20 @@ int bv_cmd_ls(int argc, char **argv)
 	if (wants_help(argc, argv, ls_help))
 		return BV_EXIT_OK;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+la", opts, NULL)) != -1) {
-		if (c == 'l')
+	opterr = 0;
+	for (int at = optind; (c = getopt_long(argc, argv, "+:la", opts, NULL)) != -1;
+	     at = optind) {
+		if (c == 'l') {
 			lng = true;
-		else if (c == 'a')
+		} else if (c == 'a') {
 			list.all = true;
-		else
-			return usage_error(ls_help, "ls: bad option");
+		} else {
+			bv_cmd_option_error("ls", c, argv, at);
+			return BV_EXIT_USAGE;
+		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		return usage_error(ls_help, "ls takes SOURCE and at most one PATH");
+		return usage_error("ls", "ls takes SOURCE and at most one PATH");
 	path = argc - optind == 2 ? argv[optind + 1] : "/";
 	if (image_open(&img, argv[optind]))
 		return BV_EXIT_FAIL;
@@ -487,7 +492,7 @@ int bv_cmd_cat(int argc, char **argv)
 	if (wants_help(argc, argv, cat_help))
 		return BV_EXIT_OK;
 	if (argc < 3)
-		return usage_error(cat_help, "cat takes SOURCE and at least one PATH");
+		return usage_error("cat", "cat takes SOURCE and at least one PATH");
 	buf = malloc(COPY_CHUNK);
 	if (!buf)
 		return BV_EXIT_FAIL;
@@ -581,16 +586,20 @@ int bv_cmd_stat(int argc, char **argv)
 	if (wants_help(argc, argv, stat_help))
 		return BV_EXIT_OK;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+L", opts, NULL)) != -1) {
-		if (c == 'L')
+	opterr = 0;
+	for (int at = optind; (c = getopt_long(argc, argv, "+:L", opts, NULL)) != -1;
+	     at = optind) {
+		if (c == 'L') {
 			flags |= BV_RESOLVE_FOLLOW;
-		else if (c == 'j')
+		} else if (c == 'j') {
 			json = true;
-		else
-			return usage_error(stat_help, "stat: bad option");
+		} else {
+			bv_cmd_option_error("stat", c, argv, at);
+			return BV_EXIT_USAGE;
+		}
 	}
 	if (argc - optind != 2)
-		return usage_error(stat_help, "stat takes SOURCE and PATH");
+		return usage_error("stat", "stat takes SOURCE and PATH");
 	if (image_open(&img, argv[optind]))
 		return BV_EXIT_FAIL;
 	const char *path = argv[optind + 1];
@@ -802,7 +811,7 @@ int bv_cmd_extract(int argc, char **argv)
 	if (wants_help(argc, argv, extract_help))
 		return BV_EXIT_OK;
 	if (argc < 4)
-		return usage_error(extract_help, "extract takes SOURCE, DESTDIR and PATH...");
+		return usage_error("extract", "extract takes SOURCE, DESTDIR and PATH...");
 	destfd = open(argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (destfd < 0) {
 		fprintf(stderr, "bootviewfs: destination %s: %s (extract does not create it)\n",

@@ -27,7 +27,7 @@ static const char stop_help[] =
 	"recursive). DIR must be yours and writable by nobody else.\n"
 	"Idempotent; stopping an absent, stopped or failed view succeeds.\n"
 	"Exit status: 0 stopped (device closed, nothing mounted), 1 something is still\n"
-	"running or mounted, 2 bad command line.\n";
+	"running or mounted, or DIR refused (nothing touched), 2 bad command line.\n";
 
 static const char status_help[] =
 	"Usage: bootviewfs status --state-dir DIR [--human]\n"
@@ -43,6 +43,8 @@ struct state_args {
 	bool human;
 };
 
+/* Parses the options of stop (IS_STOP) or status into A. Returns 0 to go on, 1 when
+ * --help or --version was answered, -1 on a bad command line (said on stderr). */
 static int parse(int argc, char **argv, const char *help, bool is_stop, struct state_args *a)
 {
 	static const struct option opts[] = { { "state-dir", required_argument, NULL, 'd' },
@@ -51,6 +53,7 @@ static int parse(int argc, char **argv, const char *help, bool is_stop, struct s
 					      { "help", no_argument, NULL, 'h' },
 					      { "version", no_argument, NULL, 'V' },
 					      { NULL, 0, NULL, 0 } };
+	const char *cmd = is_stop ? "stop" : "status";
 	char *end;
 	int c;
 
@@ -58,28 +61,34 @@ static int parse(int argc, char **argv, const char *help, bool is_stop, struct s
 	a->timeout_s = STOP_DEFAULT_TIMEOUT_S;
 	a->human = false;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	opterr = 0;
+	for (int at = optind; (c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1;
+	     at = optind) {
 		switch (c) {
 		case 'd':
 			a->dir = optarg;
 			break;
 		case 't':
-			if (!is_stop)
-				goto usage;
+			if (!is_stop) {
+				bv_cmd_usage_error(cmd, "status: --timeout is an option of stop");
+				return -1;
+			}
 			errno = 0;
 			a->timeout_s = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || a->timeout_s < 0 ||
 			    a->timeout_s > 86400) {
-				fprintf(stderr,
-					"bootviewfs: stop: bad --timeout '%s': want whole seconds "
-					"from 0 to 86400\n",
-					optarg);
+				bv_cmd_usage_error(cmd,
+						   "stop: bad --timeout '%s': want whole seconds "
+						   "from 0 to 86400",
+						   optarg);
 				return -1;
 			}
 			break;
 		case 'H':
-			if (is_stop)
-				goto usage;
+			if (is_stop) {
+				bv_cmd_usage_error(cmd, "stop: --human is an option of status");
+				return -1;
+			}
 			a->human = true;
 			break;
 		case 'h':
@@ -89,15 +98,20 @@ static int parse(int argc, char **argv, const char *help, bool is_stop, struct s
 			printf("bootviewfs %s\n", BV_VERSION);
 			return 1;
 		default:
-			goto usage;
+			bv_cmd_option_error(cmd, c, argv, at);
+			return -1;
 		}
 	}
-	if (a->dir && optind == argc)
-		return 0;
-usage:
-	fprintf(stderr, "bootviewfs: %s needs --state-dir DIR%s\n%s", argv[0],
-		is_stop ? " [--timeout SEC]" : " [--human]", help);
-	return -1;
+	if (optind < argc) {
+		bv_cmd_usage_error(cmd, "%s: unexpected argument '%s' (%s takes only options)",
+				   cmd, argv[optind], cmd);
+		return -1;
+	}
+	if (!a->dir) {
+		bv_cmd_usage_error(cmd, "%s needs --state-dir DIR", cmd);
+		return -1;
+	}
+	return 0;
 }
 
 int bv_cmd_stop(int argc, char **argv)
@@ -192,8 +206,8 @@ int bv_cmd_status(int argc, char **argv)
 		       !alive && (st->status == BV_STATE_READY || st->status == BV_STATE_STARTING)
 			       ? " (daemon gone)"
 			       : "",
-		       st->source.path[0] ? st->source.path : "(no source yet)", st->mountpoint, (int)st->pid, st->error[0] ? ": " : "",
-		       st->error);
+		       st->source.path[0] ? st->source.path : "(no source yet)", st->mountpoint,
+		       (int)st->pid, st->error[0] ? ": " : "", st->error);
 	} else if (!print_raw(raw, raw_len)) {
 		/* The very bytes parsed above: re-opening the file could show other ones. */
 		fprintf(stderr, "bootviewfs: status: cannot write to stdout\n");

@@ -29,7 +29,7 @@ static void usage(FILE *out)
 		"         [--export PATH[:PATH...]]... (or -o export=...)  options of the mount form\n"
 		"       bootviewfs --mounts-json FILE|- [options] MOUNTPOINT  SOURCE from containerd\n"
 		"       bootviewfs probe SOURCE                   filesystem facts as JSON\n"
-		"       bootviewfs ls [-l] SOURCE [PATH]          list a directory in the image\n"
+		"       bootviewfs ls [-l] [-a] SOURCE [PATH]     list a directory in the image\n"
 		"       bootviewfs cat SOURCE PATH...             write files to stdout\n"
 		"       bootviewfs stat [-L] [--json] SOURCE PATH  show an inode\n"
 		"       bootviewfs extract SOURCE DESTDIR PATH... copy files out of the image\n"

@@ -4,8 +4,8 @@
 # absolute link make install puts there whatever PREFIX is), so does an fstab line
 # (`mount -T FSTAB MNT`), and mount.fuse3's way (`bootviewfs IMG MNT -o OPTS` via the
 # shell); umount ends it. mount(8) looks for helpers only in /sbin and clears PATH, so the
-# install goes to a temporary DESTDIR, laid over /usr/local and /usr/sbin (/sbin leads
-# there) with read-only overlays inside a private mount namespace: the host is never
+# install goes to a temporary DESTDIR, laid over /usr/local and /sbin (or /usr/sbin, where
+# /sbin leads) with read-only overlays inside a private mount namespace: the host is never
 # touched.
 # Exit 0 pass, 1 fail, 77 skip (reason on stdout).
 set -uo pipefail
@@ -49,7 +49,8 @@ dest=$1 tmp=$2 mnt=$tmp/mnt img=$tmp/img fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 mkdir -p /usr/local
 mount -t overlay overlay -o "lowerdir=$dest/usr/local:/usr/local" /usr/local || exit 77
-mount -t overlay overlay -o "lowerdir=$dest/sbin:/usr/sbin" /usr/sbin || exit 77
+sbin=$(readlink -f /sbin) # /usr/sbin on a merged /usr, else /sbin itself
+mount -t overlay overlay -o "lowerdir=$dest/sbin:$sbin" "$sbin" || exit 77
 
 daemon_gone() { # PID: exited (or a zombie awaiting its reaper) within 5 s
 	for i in $(seq 1 100); do
