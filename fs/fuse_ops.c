@@ -271,6 +271,18 @@ static bool node_is_hidden(const struct bv_fuse *bf, fuse_ino_t node)
 	return bf->exp && !bv_export_is_visible(bf->exp, node_to_ino(node));
 }
 
+/* The inode behind NODE for a request about it: ENOENT for a node export mode hides, else
+ * what node_get says. Returns false once the request has been answered with the error. */
+static bool node_get_visible(struct bv_fuse *bf, fuse_req_t req, fuse_ino_t node,
+			     struct bv_ext4_inode *inode)
+{
+	int err = node_is_hidden(bf, node) ? -ENOENT : node_get(bf, node, inode);
+
+	if (err)
+		reply_err(req, err);
+	return err == 0;
+}
+
 /* LOOKUP of "." and "..": path walks never send them (the VFS resolves both itself); only
  * the kernel's export code does, to find a node again from a file handle after its inode
  * left the cache ("." in the handle's node, whatever its type) and a directory's parent
@@ -378,18 +390,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
 	struct bv_fuse *bf = fuse_req_userdata(req);
 	struct bv_ext4_inode inode;
 	struct stat st;
-	int err;
 
 	atomic_fetch_add(&bf->getattrs, 1);
-	if (node_is_hidden(bf, node)) {
-		fuse_reply_err(req, ENOENT);
+	if (!node_get_visible(bf, req, node, &inode))
 		return;
-	}
-	err = node_get(bf, node, &inode);
-	if (err) {
-		reply_err(req, err);
-		return;
-	}
 	attr_fill(bf, &inode, &st);
 	fuse_reply_attr(req, &st, BV_FUSE_TIMEOUT);
 }
@@ -402,18 +406,14 @@ static void op_readlink(fuse_req_t req, fuse_ino_t node)
 	char *buf;
 	int err;
 
-	if (node_is_hidden(bf, node)) {
-		fuse_reply_err(req, ENOENT);
+	if (!node_get_visible(bf, req, node, &inode))
 		return;
-	}
 	buf = scratch_get(bf, size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	err = node_get(bf, node, &inode);
-	if (!err)
-		err = bv_ext4_readlink(bf->fs, &inode, buf, size, &len);
+	err = bv_ext4_readlink(bf->fs, &inode, buf, size, &len);
 	if (err) {
 		reply_err(req, err);
 		return;
@@ -679,18 +679,14 @@ static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (node_is_hidden(bf, node)) {
-		fuse_reply_err(req, ENOENT);
+	if (!node_get_visible(bf, req, node, &inode))
 		return;
-	}
 	/* iomap_seek_data/_hole: a negative offset is ENXIO, like one past the end. */
 	if (off < 0) {
 		fuse_reply_err(req, ENXIO);
 		return;
 	}
-	err = node_get(bf, node, &inode);
-	if (!err)
-		err = bv_ext4_file_seek(bf->fs, &inode, (uint64_t)off, whence == SEEK_DATA, &pos);
+	err = bv_ext4_file_seek(bf->fs, &inode, (uint64_t)off, whence == SEEK_DATA, &pos);
 	if (err) {
 		reply_err(req, err);
 		return;
@@ -715,7 +711,6 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t node, unsigned int cmd, void *ar
 	struct bv_fuse *bf = fuse_req_userdata(req);
 	struct bv_ext4_inode inode;
 	uint32_t fl;
-	int err;
 
 	if (flags & FUSE_IOCTL_COMPAT) {
 		fuse_reply_err(req, ENOSYS); /* a 32-bit caller's layout; the VFS converts these */
@@ -725,15 +720,8 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t node, unsigned int cmd, void *ar
 		fuse_reply_err(req, ENOTTY);
 		return;
 	}
-	if (node_is_hidden(bf, node)) {
-		fuse_reply_err(req, ENOENT);
+	if (!node_get_visible(bf, req, node, &inode))
 		return;
-	}
-	err = node_get(bf, node, &inode);
-	if (err) {
-		reply_err(req, err);
-		return;
-	}
 	/* ext4_fileattr_get: project inheritance means nothing on a regular file. */
 	fl = inode.flags & BV_EXT4_FL_USER_VISIBLE;
 	if (S_ISREG(inode.mode))
