@@ -164,10 +164,9 @@ int bv_ext4_file_run_get(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, 
 }
 
 /* A SEEK_DATA or SEEK_HOLE looks at no more than this many runs (extents, holes between
- * them, stretches of an indirect map). Each run re-descends the extent tree and re-checks
- * the nodes on the way (about 2 us for a full 4 KiB leaf with metadata_csum, 0.1 us per
- * indirect-map run), so this keeps one call near 0.1 s even for a crafted map of one-block
- * runs. A real file seldom has that many runs between a seek and its answer (an 8 TiB
+ * them, stretches of an indirect map). Each run re-descends the extent tree (its blocks are
+ * validated in full once per thread, then only their headers: blockmap.c), so this keeps
+ * one call well under 0.1 s even for a crafted map of one-block runs. A real file seldom has that many runs between a seek and its answer (an 8 TiB
  * preallocated file has 65536 unwritten extents). Past the cap the rest of the file is
  * taken to be data, which is always a correct answer (the generic llseek gives it for
  * every file), only a less useful one. */
