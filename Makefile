@@ -58,11 +58,14 @@ SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 BUILD := build/san
 endif
 
-# The reader library: everything in blockio/ and state/, and fs/ but the programs' glue.
-FS_GLUE   := fs/main.c fs/fuse_ops.c $(wildcard fs/cmd_*.c)
-LIB_SRCS  := $(wildcard blockio/*.c) $(filter-out $(FS_GLUE),$(wildcard fs/*.c)) \
-             $(wildcard state/*.c)
-BIN_SRCS  := $(filter $(wildcard $(FS_GLUE)),$(FS_GLUE)) $(wildcard fs/daemon/*.c)
+# The layers, bottom up: util/ (bytes, checksums, logging), blockio/ (sources, cache,
+# device-mapper, mounts JSON), fs/<format>/ (one reader per on-disk format), fs/ (the
+# filesystem-neutral interface over them), fs/fuse/ (the FUSE adapter), state/ (per-view
+# state), cmd/ (the program). The library is everything but the adapter and the program;
+# the sandbox is in it too, for its unit tests.
+LIB_SRCS  := $(wildcard util/*.c blockio/*.c fs/*.c fs/*/*.c state/*.c) cmd/daemon/sandbox.c
+LIB_SRCS  := $(filter-out fs/fuse/%,$(LIB_SRCS))
+BIN_SRCS  := $(wildcard fs/fuse/*.c cmd/*.c) $(filter-out cmd/daemon/sandbox.c,$(wildcard cmd/daemon/*.c))
 TEST_SRCS := $(wildcard tests/check_*.c) tests/testutil.c tests/sha256.c
 TOOL_SRCS := tests/dumptree.c tests/sha256.c
 
@@ -160,7 +163,7 @@ uninstall:
 # libFuzzer over whole images, seeded with the e2fsprogs corpus. FUZZ_SECONDS=60 by default.
 FUZZ_SECONDS ?= 60
 FUZZ_BIN := build/fuzz/fuzz_ext4
-$(FUZZ_BIN): tests/fuzz/fuzz_ext4.c $(LIB_SRCS) $(wildcard */*.h)
+$(FUZZ_BIN): tests/fuzz/fuzz_ext4.c $(LIB_SRCS) $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
@@ -173,7 +176,7 @@ fuzz: $(FUZZ_BIN)
 	    -timeout=10 build/fuzz/corpus build/fuzz/seeds
 
 format:
-	clang-format -i $(LIB_SRCS) $(BIN_SRCS) $(TEST_SRCS) $(wildcard */*.h)
+	clang-format -i $(LIB_SRCS) $(BIN_SRCS) $(TEST_SRCS) $(wildcard */*.h */*/*.h)
 
 clean:
 	rm -rf build

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fs/dir.h"
+#include "fs/ext4/dir.h"
 
 /* One name of the served tree: DIR/NAME stands for inode INO. */
 struct export_edge {

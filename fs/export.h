@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fs/ext4.h"
+#include "fs/ext4/ext4.h"
 
 struct bv_export;
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs/log.h"
+#include "util/log.h"
 
 int bv_control_open(int dfd)
 {

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs/log.h"
+#include "util/log.h"
 #include "state/control.h"
 #include "state/lock.h"
 #include "state/mnt.h"

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fs/ext4_priv.h"
-#include "fs/inode.h"
-#include "fs/le.h"
+#include "fs/ext4/ext4_priv.h"
+#include "fs/ext4/inode.h"
+#include "util/le.h"
 #include "tests/testutil.h"
 
 /* mke2fs.conf's ext4, spelled out so the tree shape does not depend on the host's config. */

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/ext4_priv.h"
-#include "fs/le.h"
+#include "fs/ext4/ext4_priv.h"
+#include "util/le.h"
 #include "tests/testutil.h"
 
 uint32_t bv_crc32c_sw(uint32_t crc, const void *buf, size_t len);

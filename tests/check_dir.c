@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs/dir.h"
-#include "fs/hash.h"
-#include "fs/ext4_priv.h"
-#include "fs/inode.h"
-#include "fs/le.h"
+#include "fs/ext4/dir.h"
+#include "fs/ext4/hash.h"
+#include "fs/ext4/ext4_priv.h"
+#include "fs/ext4/inode.h"
+#include "util/le.h"
 #include "tests/testutil.h"
 
 #define N_BIG (255 + 10000)

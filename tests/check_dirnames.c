@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "blockio/source.h"
-#include "fs/ext4.h"
-#include "fs/log.h"
+#include "fs/ext4/ext4.h"
+#include "util/log.h"
 #include "tests/testutil.h"
 
 struct seen {

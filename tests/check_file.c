@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fs/ext4_priv.h"
-#include "fs/inode.h"
+#include "fs/ext4/ext4_priv.h"
+#include "fs/ext4/inode.h"
 #include "tests/testutil.h"
 
 #define FILE_EXT4_OPTS                                                                     \

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "blockio/source.h"
-#include "fs/ext4.h"
+#include "fs/ext4/ext4.h"
 #include "tests/testutil.h"
 
 #define FR_MIB (1024 * 1024)

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fs/hash.h"
-#include "fs/le.h"
+#include "fs/ext4/hash.h"
+#include "util/le.h"
 #include "tests/testutil.h"
 
 struct vec {

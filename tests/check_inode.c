@@ -14,11 +14,11 @@
 #include <sys/sysmacros.h>
 
 #include "blockio/source.h"
-#include "fs/ext4_priv.h"
-#include "fs/inode.h"
-#include "fs/le.h"
-#include "fs/log.h"
-#include "fs/superblock.h"
+#include "fs/ext4/ext4_priv.h"
+#include "fs/ext4/inode.h"
+#include "util/le.h"
+#include "util/log.h"
+#include "fs/ext4/superblock.h"
 #include "tests/testutil.h"
 
 #define IN_E4                                                                                      \

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs/ext4_priv.h"
-#include "fs/journal.h"
-#include "fs/le.h"
+#include "fs/ext4/ext4_priv.h"
+#include "fs/ext4/journal.h"
+#include "util/le.h"
 #include "tests/testutil.h"
 
 /* _IOR('X', 125, __u32) and its LOGFLUSH flag: commit the log, then stop all I/O. */

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "fs/ext4_priv.h"
-#include "fs/journal.h"
-#include "fs/le.h"
+#include "fs/ext4/ext4_priv.h"
+#include "fs/ext4/journal.h"
+#include "util/le.h"
 #include "tests/testutil.h"
 
 #define JC_BS 1024u

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "blockio/source.h"
-#include "fs/ext4.h"
-#include "fs/log.h"
+#include "fs/ext4/ext4.h"
+#include "util/log.h"
 #include "tests/testutil.h"
 
 /* An ext4 image with a 40 KiB xattr value in an ea_inode on /f, then, planted with

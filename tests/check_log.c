@@ -1,7 +1,7 @@
 /* The logging module: level filtering and the sink. */
 #include <string.h>
 
-#include "fs/log.h"
+#include "util/log.h"
 #include "tests/testutil.h"
 
 static char last[256];

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs/ext4_priv.h"
-#include "fs/inode.h"
+#include "fs/ext4/ext4_priv.h"
+#include "fs/ext4/inode.h"
 #include "tests/testutil.h"
 
 #define N_CHAIN 40

@@ -24,7 +24,7 @@
 
 #include <linux/capability.h>
 
-#include "fs/sandbox.h"
+#include "cmd/daemon/sandbox.h"
 #include "tests/testutil.h"
 
 struct child {

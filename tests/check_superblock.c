@@ -9,10 +9,10 @@
 #include <sys/statvfs.h>
 
 #include "blockio/source.h"
-#include "fs/ext4_priv.h"
-#include "fs/le.h"
-#include "fs/log.h"
-#include "fs/superblock.h"
+#include "fs/ext4/ext4_priv.h"
+#include "util/le.h"
+#include "util/log.h"
+#include "fs/ext4/superblock.h"
 #include "tests/testutil.h"
 
 /* ext4 as mke2fs.conf defines it, spelled out so the tests do not depend on the host's file. */

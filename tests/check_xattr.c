@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "blockio/source.h"
-#include "fs/ext4_priv.h"
-#include "fs/inode.h"
-#include "fs/le.h"
-#include "fs/xattr.h"
+#include "fs/ext4/ext4_priv.h"
+#include "fs/ext4/inode.h"
+#include "util/le.h"
+#include "fs/ext4/xattr.h"
 #include "tests/testutil.h"
 
 /* mke2fs runs with an empty config (testutil), so name the ext4 defaults of 1.47. */

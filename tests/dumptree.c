@@ -25,7 +25,7 @@
 #include <sys/sysmacros.h>
 
 #include "blockio/source.h"
-#include "fs/ext4.h"
+#include "fs/ext4/ext4.h"
 #include "tests/sha256.h"
 
 /* Caps so that a corrupt image cannot make the walk endless (a directory loop is also

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "blockio/source.h"
-#include "fs/ext4.h"
-#include "fs/log.h"
+#include "fs/ext4/ext4.h"
+#include "util/log.h"
 
 #define MAX_SUITES 64
 

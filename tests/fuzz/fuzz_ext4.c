@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "blockio/source.h"
-#include "fs/ext4.h"
-#include "fs/log.h"
+#include "fs/ext4/ext4.h"
+#include "util/log.h"
 
 #define MAX_INODES 512        /* inodes visited per input */
 #define MAX_ENTRIES 4096      /* directory entries looked at per input */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The commands that read an image without any mount (fs/cmd_read.c):
+# The commands that read an image without any mount (cmd/cmd_read.c):
 #   probe SOURCE                  JSON facts (type, uuid, block size, features, journal)
 #   ls [-l] [-a] SOURCE [PATH]    names sorted, long format, errors naming the path
 #   cat SOURCE PATH...            content, symlinks followed inside the image only

@@ -89,7 +89,7 @@ if pkg-config --exists fuse3 devmapper jansson blkid 2>/dev/null; then
 	for goal in demo check; do
 		fmake "$tmp/bin/pkg-config-after-install" "$goal"
 		inst=$(line_of 'scripts/install-deps.sh --if-missing')
-		cc=$(line_of 'fs/main.c')
+		cc=$(line_of 'cmd/main.c')
 		if [ $rc -eq 0 ] && [ "$inst" -eq 1 ] && [ "$cc" -gt 1 ]; then
 			ok "make $goal: after install-deps the re-run make builds"
 		else

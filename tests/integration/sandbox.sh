@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The process that parses the image (the server, fs/daemon/server.c) is confined before it
-# reads it (DESIGN.md 7, fs/sandbox.c): every task shows uid and gid 65534, NoNewPrivs 1,
+# The process that parses the image (the server, cmd/daemon/server.c) is confined before it
+# reads it (DESIGN.md 7, cmd/daemon/sandbox.c): every task shows uid and gid 65534, NoNewPrivs 1,
 # Seccomp 2, no capability at all and an empty bounding set; confined, it still serves
 # every file byte for byte, and the view stops cleanly, exit 0, by fusermount3 -u, by
 # umount and by SIGTERM to the keeper (which unmounts: the server cannot).

@@ -1,0 +1,1070 @@
+/* The FUSE adapter: each low-level request is decoded, answered by the reader in
+ * fs/ext4.h, and replied to exactly once. No per-node state is kept: the kernel's lookup
+ * counts are all there is, so FORGET has nothing to free. */
+#include "fs/fuse/fuse_ops.h"
+
+#include <dirent.h>
+#include <malloc.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/ext4/ext4.h"
+#include "fs/export.h"
+#include "util/log.h"
+#include "fs/ext4/superblock.h"
+
+/* ext4 names are at most 255 bytes (EXT4_NAME_LEN); longer is ENAMETOOLONG, as ext4_lookup. */
+#define BV_FUSE_NAME_MAX 255
+
+/* Scratch buffers never grow past this: the kernel sends at most max_pages (256) pages
+ * per READ and XATTR_SIZE_MAX (64 KiB) per xattr request; anything bigger is a bug. */
+#define BV_FUSE_SCRATCH_MAX (32u << 20)
+
+struct bv_fuse {
+	struct bv_ext4 *fs;          /* borrowed; the reader is thread safe */
+	pthread_key_t scratch_key;   /* per worker thread struct scratch, freed at thread exit */
+	atomic_bool initialized;
+	unsigned max_read;           /* the max_read= option, 0 for none; set before mounting */
+	bool splice;                 /* READ replies splice from the source (probed at new) */
+	const struct bv_export *exp; /* export mode's visible set (borrowed), or NULL */
+	atomic_uint_fast64_t reads, read_bytes, lookups, getattrs, readdirs, getxattrs;
+};
+
+/* One per worker thread: reused by READ, READDIR, READLINK and the xattr requests so that
+ * no request allocates once the buffer has grown to the kernel's request size. */
+struct scratch {
+	size_t size;
+	char *buf;
+	struct fuse_bufvec *vec;     /* BV_FUSE_SPLICE_RUNS entries, for spliced READ replies */
+};
+
+/* A spliced READ reply is at most this many runs (extents or holes); a more fragmented
+ * range is copied instead. 1 MiB of 4 KiB blocks in 16 pieces is already unusual. */
+#define BV_FUSE_SPLICE_RUNS 16
+
+/* libfuse splices a reply only if its pipe holds the whole reply plus a page per piece,
+ * and a pipe cannot grow past pipe-max-size (1 MiB by default) without CAP_SYS_RESOURCE.
+ * So READs are capped at 512 KiB when splicing (twice as many requests as 1 MiB ones,
+ * measured no slower; the bdi readahead still asks for 1 MiB, in two requests). */
+#define BV_FUSE_SPLICE_PIPE (1u << 20)
+#define BV_FUSE_SPLICE_MAX_READ (512u << 10)
+
+/* Holes in spliced replies: never written, so its pages all map the kernel's zero page
+ * and count for nothing in RSS. */
+static char zeros[1u << 20];
+
+static void scratch_free(void *p)
+{
+	struct scratch *s = p;
+
+	if (!s)
+		return;
+	free(s->buf);
+	free(s->vec);
+	free(s);
+}
+
+/* The calling thread's struct scratch, made on first use; NULL on ENOMEM. */
+static struct scratch *scratch_self(struct bv_fuse *bf)
+{
+	struct scratch *s = pthread_getspecific(bf->scratch_key);
+
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		if (pthread_setspecific(bf->scratch_key, s) != 0) {
+			free(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+/* Returns the calling thread's buffer of at least SIZE bytes, or NULL (ENOMEM). */
+static char *scratch_get(struct bv_fuse *bf, size_t size)
+{
+	struct scratch *s;
+	char *buf;
+
+	if (size == 0)
+		size = 1;
+	if (size > BV_FUSE_SCRATCH_MAX)
+		return NULL;
+	s = scratch_self(bf);
+	if (!s)
+		return NULL;
+	if (s->size >= size)
+		return s->buf;
+	/* Grow to a whole MiB at least, so the first small READ does not cause a second
+	 * allocation when readahead starts asking for large ones. */
+	if (size < (1u << 20))
+		size = 1u << 20;
+	buf = realloc(s->buf, size);
+	if (!buf)
+		return NULL;
+	s->buf = buf;
+	s->size = size;
+	return buf;
+}
+
+/* ---- node ids ---- */
+
+/* The kernel's root is node 1; ext4's is inode 2. Node 2 is never handed out (inode 1,
+ * the bad blocks inode, is never exposed), so the mapping is one to one. */
+static uint32_t node_to_ino(fuse_ino_t node)
+{
+	if (node == FUSE_ROOT_ID)
+		return EXT4_ROOT_INO;
+	if (node == EXT4_ROOT_INO || node == 0 || node > UINT32_MAX)
+		return 0;
+	return (uint32_t)node;
+}
+
+static fuse_ino_t ino_to_node(uint32_t ino)
+{
+	return ino == EXT4_ROOT_INO ? FUSE_ROOT_ID : ino;
+}
+
+/* What the client sees for a reader error: corruption and bad checksums are EIO for that
+ * request (the reader has logged the details once); everything else is passed on. */
+static int client_errno(int err)
+{
+	switch (-err) {
+	case EUCLEAN:
+	case EBADMSG:
+		return EIO;
+	case 0:
+		return EIO;
+	default:
+		return err < 0 ? -err : EIO;
+	}
+}
+
+/* A source that fails reads (a device gone, an error table, a bad disk) fails every
+ * request that reaches the failing blocks: each gets the error, and the log says so once
+ * per kind of failure, not once per block. */
+static void source_failure_note(int err)
+{
+	static atomic_uint logged; /* one bit per kind below */
+	static const int kinds[] = { EIO, ENXIO, ENODEV };
+
+	for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (-err != kinds[i])
+			continue;
+		if (!(atomic_fetch_or(&logged, 1u << i) & (1u << i)))
+			bv_err("reading the source failed: %s; the requests that need those "
+			       "blocks get that error (further failures of this kind are not "
+			       "logged)",
+			       strerror(-err));
+		return;
+	}
+}
+
+static void reply_err(fuse_req_t req, int err)
+{
+	source_failure_note(err);
+	fuse_reply_err(req, client_errno(err));
+}
+
+/* Reads the inode behind NODE. The kernel only knows nodes we gave it, so an unused inode
+ * here means the image is corrupt (ext4_iget's -ESTALE, which ext4 turns into EFSCORRUPTED). */
+static int node_get(struct bv_fuse *bf, fuse_ino_t node, struct bv_ext4_inode *inode)
+{
+	uint32_t ino = node_to_ino(node);
+	int err;
+
+	if (!ino) {
+		bv_err("kernel asked for node %llu, which was never handed out",
+		       (unsigned long long)node);
+		return -EIO;
+	}
+	err = bv_ext4_inode_get(bf->fs, ino, inode);
+	if (err == -ENOENT)
+		return -EUCLEAN;
+	return err;
+}
+
+static void attr_fill(struct bv_fuse *bf, const struct bv_ext4_inode *inode, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	bv_ext4_inode_stat(bf->fs, inode, st);
+	st->st_ino = inode->ino;
+}
+
+static void entry_fill(struct bv_fuse *bf, const struct bv_ext4_inode *inode,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = ino_to_node(inode->ino);
+	e->generation = inode->generation;
+	attr_fill(bf, inode, &e->attr);
+	e->attr_timeout = BV_FUSE_TIMEOUT;
+	e->entry_timeout = BV_FUSE_TIMEOUT;
+}
+
+/* ---- init ---- */
+
+static void want(struct fuse_conn_info *conn, unsigned cap)
+{
+	if (conn->capable & cap)
+		conn->want |= cap;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct bv_fuse *bf = userdata;
+
+	/* The image never changes: a size or mtime seen again must not drop the page cache. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	want(conn, FUSE_CAP_ASYNC_READ);
+	want(conn, FUSE_CAP_CACHE_SYMLINKS);
+	want(conn, FUSE_CAP_PARALLEL_DIROPS);
+	/* READDIRPLUS always (not AUTO): `find -ls` and `ls -l` then need no LOOKUP per entry,
+	 * and the attributes come from the inode table blocks the walk has just cached. */
+	want(conn, FUSE_CAP_READDIRPLUS);
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	/* ext4 mounts with ACLs on: the kernel then checks them as ext4 would, and passes
+	 * system.posix_acl_* through to GETXATTR (without it newer kernels hide them). */
+	want(conn, FUSE_CAP_POSIX_ACL);
+	/* ENOSYS from open/opendir below makes the kernel stop asking (no round trip per open)
+	 * and keep page and readdir caches across opens. */
+	want(conn, FUSE_CAP_NO_OPEN_SUPPORT);
+	want(conn, FUSE_CAP_NO_OPENDIR_SUPPORT);
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* File handles (name_to_handle_at, NFS) that outlive the kernel's inode: it then
+	 * asks for "." in the handle's node (and ".." of a directory) to find it again. Node
+	 * ids are inode numbers and generations are i_generation, so handles stay valid. */
+	want(conn, FUSE_CAP_EXPORT_SUPPORT);
+	/* FS_IOC_GETFLAGS (lsattr) on directories too, as on ext4. */
+	want(conn, FUSE_CAP_IOCTL_DIR);
+	/* READ data goes from the source's page cache to the kernel's through a pipe, never
+	 * through a user buffer: one copy less, and no 1 MiB buffer per worker in RSS. */
+	if (bf->splice && (conn->capable & FUSE_CAP_SPLICE_WRITE))
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	else
+		bf->splice = false;
+	/* The kernel offers its bdi readahead; accept all of it (the mount command raises the
+	 * bdi's read_ahead_kb afterwards, since INIT can only lower it). */
+	conn->time_gran = 1;
+	if (bf->max_read)
+		conn->max_read = bf->max_read;
+	atomic_store(&bf->initialized, true);
+	bv_debug("FUSE_INIT: protocol %u.%u, max_readahead %u, want 0x%x", conn->proto_major,
+		 conn->proto_minor, conn->max_readahead, conn->want);
+}
+
+/* ---- reading ---- */
+
+/* Export mode: a node outside the served tree does not exist for the client. The kernel
+ * can only name nodes it was given, so this is defence in depth. */
+static bool node_is_hidden(const struct bv_fuse *bf, fuse_ino_t node)
+{
+	return bf->exp && !bv_export_is_visible(bf->exp, node_to_ino(node));
+}
+
+/* The inode behind NODE for a request about it: ENOENT for a node export mode hides, else
+ * what node_get says. Returns false once the request has been answered with the error. */
+static bool node_get_visible(struct bv_fuse *bf, fuse_req_t req, fuse_ino_t node,
+			     struct bv_ext4_inode *inode)
+{
+	int err = node_is_hidden(bf, node) ? -ENOENT : node_get(bf, node, inode);
+
+	if (err)
+		reply_err(req, err);
+	return err == 0;
+}
+
+/* LOOKUP of "." and "..": path walks never send them (the VFS resolves both itself); only
+ * the kernel's export code does, to find a node again from a file handle after its inode
+ * left the cache ("." in the handle's node, whatever its type) and a directory's parent
+ * (".."). Returns true when NAME was one of them and the request has been answered. */
+static bool lookup_dots(struct bv_fuse *bf, fuse_req_t req, fuse_ino_t node, const char *name)
+{
+	struct bv_ext4_inode inode;
+	struct fuse_entry_param e;
+	uint32_t ino = node_to_ino(node);
+	int err;
+
+	if (strcmp(name, ".") == 0) {
+		/* The handle's node id is the caller's: a stale one is ESTALE, never corruption.
+		 * The kernel compares the generation itself. */
+		if (!ino || node_is_hidden(bf, node)) {
+			fuse_reply_err(req, ESTALE);
+			return true;
+		}
+		err = bv_ext4_inode_get_handle(bf->fs, ino, &inode);
+	} else if (strcmp(name, "..") == 0) {
+		err = node_get(bf, node, &inode);
+		if (!err && !S_ISDIR(inode.mode))
+			err = -ENOTDIR;
+		if (!err)
+			err = bf->exp ? bv_export_parent(bf->exp, inode.ino, &ino)
+				      : bv_ext4_lookup(bf->fs, &inode, "..", 2, &ino);
+		if (!err)
+			err = bv_ext4_inode_get_linked(bf->fs, ino, &inode);
+		if (err == -ENOENT)
+			err = -ESTALE;
+	} else {
+		return false;
+	}
+	if (err) {
+		reply_err(req, err);
+		return true;
+	}
+	entry_fill(bf, &inode, &e);
+	fuse_reply_entry(req, &e);
+	return true;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode dir, inode;
+	struct fuse_entry_param e;
+	size_t len = strlen(name);
+	uint32_t ino;
+	int err;
+
+	atomic_fetch_add(&bf->lookups, 1);
+	if (len > BV_FUSE_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	if (name[0] == '.' && lookup_dots(bf, req, parent, name))
+		return;
+	err = node_get(bf, parent, &dir);
+	if (err)
+		goto fail;
+	/* Export mode answers from its own names: each stands for what the image resolves
+	 * it to, so no symlink of the image is ever shown to the host kernel. */
+	if (bf->exp)
+		err = bv_export_lookup(bf->exp, dir.ino, name, len, &ino);
+	else
+		err = bv_ext4_lookup(bf->fs, &dir, name, len, &ino);
+	if (err == -ENOENT) {
+		/* A negative entry (node 0) cached forever: the name cannot appear later. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = BV_FUSE_TIMEOUT;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (err)
+		goto fail;
+	/* The kernel's rule: a name never leads to a reserved or xattr-value inode. */
+	err = bv_ext4_inode_get_linked(bf->fs, ino, &inode);
+	if (err == -ENOENT) {
+		bv_err("directory inode %u: entry '%s' names unused inode %u", dir.ino, name, ino);
+		err = -EUCLEAN;
+	}
+	if (err)
+		goto fail;
+	entry_fill(bf, &inode, &e);
+	fuse_reply_entry(req, &e);
+	return;
+fail:
+	reply_err(req, err);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t node, uint64_t nlookup)
+{
+	/* Nothing is kept per node. */
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	struct stat st;
+
+	atomic_fetch_add(&bf->getattrs, 1);
+	if (!node_get_visible(bf, req, node, &inode))
+		return;
+	attr_fill(bf, &inode, &st);
+	fuse_reply_attr(req, &st, BV_FUSE_TIMEOUT);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t node)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	size_t len, size = 65536 + 1; /* a slow symlink is at most one 64 KiB block */
+	char *buf;
+	int err;
+
+	if (!node_get_visible(bf, req, node, &inode))
+		return;
+	buf = scratch_get(bf, size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	err = bv_ext4_readlink(bf->fs, &inode, buf, size, &len);
+	if (err) {
+		reply_err(req, err);
+		return;
+	}
+	fuse_reply_readlink(req, buf);
+}
+
+/* ENOSYS, not success: libfuse 3.14 answers success itself when these are NULL, which
+ * makes the kernel send OPEN and RELEASE for every open(2). */
+static void op_open(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+/* Describes SIZE bytes of INODE from OFF (fewer at the end of the file) as the calling
+ * thread's list of source ranges and zero runs, for libfuse to move through its pipe.
+ * Returns the list (its total is what the file has there) or NULL with *ERR set: -EOPNOTSUPP
+ * or -E2BIG mean "copy these bytes instead". */
+static struct fuse_bufvec *runs_get(struct bv_fuse *bf, const struct bv_ext4_inode *inode,
+				    size_t size, uint64_t off, int *errp)
+{
+	struct scratch *s = scratch_self(bf);
+	struct fuse_bufvec *v;
+	size_t done = 0;
+	int err = -ENOMEM;
+
+	if (!s)
+		goto fail;
+	if (!s->vec) {
+		s->vec = calloc(1, sizeof(*v) + (BV_FUSE_SPLICE_RUNS - 1) * sizeof(v->buf[0]));
+		if (!s->vec)
+			goto fail;
+	}
+	v = s->vec;
+	memset(v, 0, sizeof(*v));
+	while (done < size) {
+		struct bv_ext4_run run;
+		struct fuse_buf *b;
+
+		err = bv_ext4_file_run_get(bf->fs, inode, off + done, size - done, &run);
+		if (err)
+			goto fail;
+		if (run.len == 0)
+			break; /* end of file */
+		err = -E2BIG;
+		if (v->count == BV_FUSE_SPLICE_RUNS)
+			goto fail;
+		b = &v->buf[v->count++];
+		memset(b, 0, sizeof(*b));
+		if (run.zero) {
+			if (run.len > sizeof(zeros))
+				run.len = sizeof(zeros);
+			b->mem = zeros;
+		} else {
+			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY;
+			b->fd = run.fd;
+			b->pos = (off_t)run.phys;
+		}
+		b->size = run.len;
+		done += run.len;
+	}
+	return v;
+fail:
+	*errp = err;
+	return NULL;
+}
+
+/* Answers a READ by splicing. Returns 0 once replied, or -errno with nothing sent
+ * (-EOPNOTSUPP or -E2BIG mean "copy instead"). */
+static int read_splice(struct bv_fuse *bf, fuse_req_t req, const struct bv_ext4_inode *inode,
+		       size_t size, uint64_t off)
+{
+	struct fuse_bufvec *v;
+	int err = 0;
+
+	v = runs_get(bf, inode, size, off, &err);
+	if (!v)
+		return err;
+	atomic_fetch_add(&bf->read_bytes, fuse_buf_size(v));
+	/* An error here was already answered (or the request is gone): nothing to add. */
+	fuse_reply_data(req, v, 0);
+	return 0;
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	size_t done = 0;
+	ssize_t n;
+	char *buf;
+	int err;
+
+	atomic_fetch_add(&bf->reads, 1);
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	err = node_get(bf, node, &inode);
+	if (err) {
+		reply_err(req, err);
+		return;
+	}
+	if (bf->splice) {
+		err = read_splice(bf, req, &inode, size, (uint64_t)off);
+		if (err == 0)
+			return;
+		if (err != -EOPNOTSUPP && err != -E2BIG) {
+			reply_err(req, err);
+			return;
+		}
+	}
+	buf = scratch_get(bf, size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/* A short reply is EOF to the kernel (it would even shrink its idea of i_size), so
+	 * keep asking until the reader says end of file. */
+	while (done < size) {
+		n = bv_ext4_file_read(bf->fs, &inode, buf + done, size - done,
+				      (uint64_t)off + done);
+		if (n < 0) {
+			reply_err(req, (int)n);
+			return;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	atomic_fetch_add(&bf->read_bytes, done);
+	fuse_reply_buf(req, buf, done);
+}
+
+/* READDIR and READDIRPLUS fill one reply buffer from a walk of the directory; the offset
+ * of each entry is the reader's cookie for resuming after it. */
+struct dir_fill {
+	fuse_req_t req;
+	struct bv_fuse *bf;
+	char *buf;
+	size_t size;
+	size_t used;
+	bool plus;
+};
+
+static bool is_dot_or_dotdot(const char *name, size_t len)
+{
+	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
+}
+
+static int dir_fill_one(void *ctx, const char *name, size_t name_len, uint32_t ino,
+			uint8_t file_type, uint64_t next_pos)
+{
+	struct dir_fill *df = ctx;
+	char cname[BV_FUSE_NAME_MAX + 1];
+	struct fuse_entry_param e;
+	struct bv_ext4_inode inode;
+	size_t ent;
+
+	if (name_len > BV_FUSE_NAME_MAX || next_pos > INT64_MAX)
+		return -EUCLEAN; /* the reader caps names at 255; never trust it blindly */
+	memcpy(cname, name, name_len);
+	cname[name_len] = '\0';
+
+	memset(&e, 0, sizeof(e));
+	e.attr.st_ino = ino;
+	e.attr.st_mode = DTTOIF(bv_ext4_ft_to_dt(file_type));
+	if (!df->plus) {
+		ent = fuse_add_direntry(df->req, df->buf + df->used, df->size - df->used, cname,
+					&e.attr, (off_t)next_pos);
+	} else {
+		/* Node 0 tells the kernel "no attributes here": it skips "." and "..", and an
+		 * entry whose inode cannot be read is looked up (and fails) on first use. */
+		if (!is_dot_or_dotdot(name, name_len) &&
+		    bv_ext4_inode_get_linked(df->bf->fs, ino, &inode) == 0)
+			entry_fill(df->bf, &inode, &e);
+		ent = fuse_add_direntry_plus(df->req, df->buf + df->used, df->size - df->used,
+					     cname, &e, (off_t)next_pos);
+	}
+	if (ent > df->size - df->used)
+		return 1; /* full: the kernel asks again from this entry's offset */
+	df->used += ent;
+	return 0;
+}
+
+static void readdir_common(fuse_req_t req, fuse_ino_t node, size_t size, off_t off, bool plus)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode dir;
+	struct dir_fill df;
+	int err;
+
+	atomic_fetch_add(&bf->readdirs, 1);
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	err = node_get(bf, node, &dir);
+	if (err)
+		goto fail;
+	df.req = req;
+	df.bf = bf;
+	df.size = size;
+	df.used = 0;
+	df.plus = plus;
+	df.buf = scratch_get(bf, size);
+	if (!df.buf) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (bf->exp)
+		err = bv_export_dir_iterate(bf->exp, dir.ino, (uint64_t)off, dir_fill_one, &df);
+	else
+		err = bv_ext4_dir_iterate(bf->fs, &dir, (uint64_t)off, dir_fill_one, &df);
+	/* Entries already packed are good; the error comes back on the next call. */
+	if (err < 0 && df.used == 0)
+		goto fail;
+	fuse_reply_buf(req, df.buf, df.used);
+	return;
+fail:
+	reply_err(req, err);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	readdir_common(req, node, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	readdir_common(req, node, size, off, true);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t node)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct statvfs st;
+
+	memset(&st, 0, sizeof(st));
+	bv_ext4_statfs(bf->fs, &st);
+	fuse_reply_statfs(req, &st);
+}
+
+/* SEEK_DATA and SEEK_HOLE (the kernel answers the other whences itself) from the block
+ * map, as ext4_llseek answers them on an uncached file. */
+static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	uint64_t pos;
+	int err;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (!node_get_visible(bf, req, node, &inode))
+		return;
+	/* iomap_seek_data/_hole: a negative offset is ENXIO, like one past the end. */
+	if (off < 0) {
+		fuse_reply_err(req, ENXIO);
+		return;
+	}
+	err = bv_ext4_file_seek(bf->fs, &inode, (uint64_t)off, whence == SEEK_DATA, &pos);
+	if (err) {
+		reply_err(req, err);
+		return;
+	}
+	fuse_reply_lseek(req, (off_t)pos);
+}
+
+/* ext4's EXT4_FL_USER_VISIBLE: the i_flags bits FS_IOC_GETFLAGS shows (ext4_fileattr_get);
+ * huge_file, ea_inode and the reserved bit stay hidden. */
+#define BV_EXT4_FL_USER_VISIBLE 0x725BDFFFu
+#define BV_EXT4_PROJINHERIT_FL 0x20000000u
+
+/* The inode-flag ioctls the kernel forwards through FUSE's restricted ioctl (fixed sizes,
+ * so a server can answer them): FS_IOC_GETFLAGS (lsattr), FS_IOC_FSGETXATTR (lsattr -p,
+ * xfs_io) and FS_IOC_GETVERSION (lsattr -v), answered as ext4's ioctl would. FIEMAP never
+ * gets here: the host's VFS refuses it for FUSE (no fiemap inode op). Anything else is
+ * ENOTTY, as ext4 says to an ioctl it does not know. */
+static void op_ioctl(fuse_req_t req, fuse_ino_t node, unsigned int cmd, void *arg,
+		     struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+		     size_t in_bufsz, size_t out_bufsz)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	uint32_t fl;
+
+	if (flags & FUSE_IOCTL_COMPAT) {
+		fuse_reply_err(req, ENOSYS); /* a 32-bit caller's layout; the VFS converts these */
+		return;
+	}
+	if (cmd != FS_IOC_GETFLAGS && cmd != FS_IOC_FSGETXATTR && cmd != FS_IOC_GETVERSION) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	if (!node_get_visible(bf, req, node, &inode))
+		return;
+	/* ext4_fileattr_get: project inheritance means nothing on a regular file. */
+	fl = inode.flags & BV_EXT4_FL_USER_VISIBLE;
+	if (S_ISREG(inode.mode))
+		fl &= ~BV_EXT4_PROJINHERIT_FL;
+	if (cmd == FS_IOC_FSGETXATTR) {
+		struct fsxattr fa;
+
+		if (out_bufsz < sizeof(fa)) {
+			fuse_reply_err(req, EINVAL);
+			return;
+		}
+		/* fileattr_fill_flags: the flags the two interfaces share, as xflags. The
+		 * sizes and extent count stay 0 on ext4. */
+		memset(&fa, 0, sizeof(fa));
+		if (fl & FS_SYNC_FL)
+			fa.fsx_xflags |= FS_XFLAG_SYNC;
+		if (fl & FS_IMMUTABLE_FL)
+			fa.fsx_xflags |= FS_XFLAG_IMMUTABLE;
+		if (fl & FS_APPEND_FL)
+			fa.fsx_xflags |= FS_XFLAG_APPEND;
+		if (fl & FS_NODUMP_FL)
+			fa.fsx_xflags |= FS_XFLAG_NODUMP;
+		if (fl & FS_NOATIME_FL)
+			fa.fsx_xflags |= FS_XFLAG_NOATIME;
+		if (fl & FS_DAX_FL)
+			fa.fsx_xflags |= FS_XFLAG_DAX;
+		if (fl & FS_PROJINHERIT_FL)
+			fa.fsx_xflags |= FS_XFLAG_PROJINHERIT;
+		fa.fsx_projid = inode.projid;
+		fuse_reply_ioctl(req, 0, &fa, sizeof(fa));
+		return;
+	}
+	/* Both are an int on ext4 (put_user of an int), whatever _IOC_SIZE says (long). */
+	if (out_bufsz < sizeof(uint32_t)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (cmd == FS_IOC_GETVERSION)
+		fl = inode.generation;
+	fuse_reply_ioctl(req, 0, &fl, sizeof(fl));
+}
+
+/* getxattr (NAME set) and listxattr (NAME NULL): SIZE 0 asks for the length only
+ * (fuse_reply_xattr), otherwise the bytes, or ERANGE when they do not fit.
+ * security.capability is asked on every exec: it costs one cached inode read and, only if
+ * the inode has an xattr block, one cached block. */
+static void xattr_common(fuse_req_t req, fuse_ino_t node, const char *name, size_t size)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+	struct bv_ext4_inode inode;
+	char *buf = NULL;
+	ssize_t n;
+	int err;
+
+	err = node_is_hidden(bf, node) ? -ENOENT : node_get(bf, node, &inode);
+	if (!err && size && !(buf = scratch_get(bf, size)))
+		err = -ENOMEM;
+	if (err) {
+		reply_err(req, err);
+		return;
+	}
+	/* trusted.* names are listed to root only, as ext4_xattr_trusted_list lists them to
+	 * CAP_SYS_ADMIN: the request's uid is all we know of the caller. (Reading one is
+	 * refused to others by the host's VFS before it gets here.) */
+	n = name ? bv_ext4_xattr_get(bf->fs, &inode, name, buf, size)
+		 : bv_ext4_xattr_list_as(bf->fs, &inode, buf, size, fuse_req_ctx(req)->uid == 0);
+	if (n < 0)
+		reply_err(req, (int)n);
+	else if (size)
+		fuse_reply_buf(req, buf, (size_t)n);
+	else
+		fuse_reply_xattr(req, (size_t)n);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t node, const char *name, size_t size)
+{
+	struct bv_fuse *bf = fuse_req_userdata(req);
+
+	atomic_fetch_add(&bf->getxattrs, 1);
+	xattr_common(req, node, name, size);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t node, size_t size)
+{
+	xattr_common(req, node, NULL, size);
+}
+
+/* ---- everything that would write: EROFS (the ro mount stops most before they come) ---- */
+
+static void op_setattr(fuse_req_t req, fuse_ino_t node, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t node, fuse_ino_t newparent, const char *newname)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t node, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t node, const char *name, const char *value,
+			size_t size, int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t node, int mode, off_t offset, off_t length,
+			 struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			       struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+			       struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+/* rmdir and removexattr share unlink's signature shape. */
+static void op_name_erofs(fuse_req_t req, fuse_ino_t node, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static const struct fuse_lowlevel_ops bv_fuse_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.readlink = op_readlink,
+	.open = op_open,
+	.opendir = op_opendir,
+	.read = op_read,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.statfs = op_statfs,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.lseek = op_lseek,
+	.ioctl = op_ioctl,
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_name_erofs,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.write = op_write,
+	.create = op_create,
+	.setxattr = op_setxattr,
+	.removexattr = op_name_erofs,
+	.fallocate = op_fallocate,
+	.copy_file_range = op_copy_file_range,
+};
+
+/* ---- the adapter object ---- */
+
+/* libfuse splices a reply only when its per-thread pipe can hold all of it: a 1 MiB READ
+ * needs a pipe past the default pipe-max-size, which takes CAP_SYS_RESOURCE (else libfuse
+ * falls back to a malloc and two copies per READ, worse than our own copy). So try once.
+ * BOOTVIEWFS_NO_SPLICE=1 turns it off, for benchmarking the copying path. */
+static bool splice_usable(void)
+{
+	const char *off = getenv("BOOTVIEWFS_NO_SPLICE");
+	int p[2];
+	bool ok;
+
+	if (off && *off && strcmp(off, "0") != 0)
+		return false;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return false;
+	ok = fcntl(p[0], F_SETPIPE_SZ, BV_FUSE_SPLICE_PIPE) >= (int)BV_FUSE_SPLICE_PIPE;
+	close(p[0]);
+	close(p[1]);
+	return ok;
+}
+
+int bv_fuse_new(struct bv_ext4 *fs, struct bv_fuse **out)
+{
+	struct bv_fuse *bf;
+	int err;
+
+	bf = calloc(1, sizeof(*bf));
+	if (!bf)
+		return -ENOMEM;
+	bf->fs = fs;
+	bf->splice = splice_usable();
+	/* One malloc arena: glibc would make one per worker thread on its first request (an
+	 * mmap, munmap and mprotect on the way to answering INIT and the first GETATTR), and
+	 * nothing here allocates often enough to contend. */
+	mallopt(M_ARENA_MAX, 1);
+	err = pthread_key_create(&bf->scratch_key, scratch_free);
+	if (err) {
+		free(bf);
+		return -err;
+	}
+	*out = bf;
+	return 0;
+}
+
+void bv_fuse_free(struct bv_fuse *bf)
+{
+	if (!bf)
+		return;
+	/* pthread_key_delete runs no destructors: free this thread's buffer by hand. */
+	scratch_free(pthread_getspecific(bf->scratch_key));
+	pthread_setspecific(bf->scratch_key, NULL);
+	pthread_key_delete(bf->scratch_key);
+	free(bf);
+}
+
+void bv_fuse_max_read_set(struct bv_fuse *bf, unsigned max_read)
+{
+	bf->max_read = max_read;
+}
+
+void bv_fuse_export_set(struct bv_fuse *bf, const struct bv_export *exp)
+{
+	bf->exp = exp;
+}
+
+struct fuse_session *bv_fuse_session_new(struct bv_fuse *bf, struct fuse_args *args)
+{
+	/* Splicing needs READs that fit libfuse's pipe (see BV_FUSE_SPLICE_MAX_READ); a
+	 * larger max_read= from the user means copying. */
+	if (bf->splice && bf->max_read > BV_FUSE_SPLICE_MAX_READ)
+		bf->splice = false;
+	if (bf->splice && !bf->max_read) {
+		char opt[32];
+
+		snprintf(opt, sizeof(opt), "-omax_read=%u", BV_FUSE_SPLICE_MAX_READ);
+		if (fuse_opt_add_arg(args, opt) != 0)
+			return NULL;
+		bf->max_read = BV_FUSE_SPLICE_MAX_READ;
+	}
+	return fuse_session_new(args, &bv_fuse_ops, sizeof(bv_fuse_ops), bf);
+}
+
+ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint32_t ino,
+			 uint64_t off, size_t len)
+{
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+	struct bv_ext4_inode inode;
+	ssize_t n;
+	char *buf;
+	int err;
+
+	if (off > INT64_MAX)
+		return -EINVAL;
+	if (len > (1u << 20))
+		len = 1u << 20;
+	err = bv_ext4_inode_get_linked(bf->fs, ino, &inode);
+	if (err)
+		return err;
+	if (!S_ISREG(inode.mode))
+		return -EINVAL;
+	if (bf->splice) {
+		struct fuse_bufvec *v;
+
+		/* The same pipe limit as READ replies; the caller moves on by what we return. */
+		if (len > BV_FUSE_SPLICE_MAX_READ)
+			len = BV_FUSE_SPLICE_MAX_READ;
+		v = runs_get(bf, &inode, len, off, &err);
+		if (v) {
+			n = (ssize_t)fuse_buf_size(v);
+			if (n == 0)
+				return 0;
+			err = fuse_lowlevel_notify_store(se, ino_to_node(ino), (off_t)off, v, 0);
+			return err ? err : n;
+		}
+		if (err != -EOPNOTSUPP && err != -E2BIG)
+			return err;
+	}
+	buf = scratch_get(bf, len);
+	if (!buf)
+		return -ENOMEM;
+	/* The reader stops at i_size, which matters: the kernel grows its idea of the size
+	 * to whatever is stored. */
+	n = bv_ext4_file_read(bf->fs, &inode, buf, len, off);
+	if (n <= 0)
+		return n;
+	bv.buf[0].mem = buf;
+	bv.buf[0].size = (size_t)n;
+	err = fuse_lowlevel_notify_store(se, ino_to_node(ino), (off_t)off, &bv, 0);
+	return err ? err : n;
+}
+
+bool bv_fuse_is_initialized(const struct bv_fuse *bf)
+{
+	return atomic_load(&bf->initialized);
+}
+
+void bv_fuse_stats_get(const struct bv_fuse *bf, struct bv_fuse_stats *out)
+{
+	/* atomic_load takes a non-const pointer in some libcs; the counters are only read. */
+	struct bv_fuse *b = (struct bv_fuse *)bf;
+
+	out->reads = atomic_load(&b->reads);
+	out->read_bytes = atomic_load(&b->read_bytes);
+	out->lookups = atomic_load(&b->lookups);
+	out->getattrs = atomic_load(&b->getattrs);
+	out->readdirs = atomic_load(&b->readdirs);
+	out->getxattrs = atomic_load(&b->getxattrs);
+}
