@@ -1,0 +1,187 @@
+/* The XFS reader's internals, shared by its files and its unit tests only.
+ *
+ * Layering inside fs/xfs/ (each file owns one structure family):
+ *   superblock.c  primary superblock: decode, feature allow-list, geometry checks
+ *   log.c         is the log clean? (head/tail search, unmount record)
+ *   inode.c       inode number -> location, dinode checks (CRC, magic, fork sizes), decode
+ *   bmap.c        data/attr fork mapping: extent lists and bmbt btrees of any depth
+ *   file.c        read, runs for splice, SEEK_DATA/SEEK_HOLE, symlinks (local and remote)
+ *   dir.c         directories: shortform, block, leaf, node, btree-format; lookup, readdir
+ *   da.c          the dabtree (da_node blocks) walks shared by directories and xattrs
+ *   attr.c        xattrs: shortform, leaf, node, remote values; list and get
+ *   xfs.c         open/close, info, statfs, the bv_fs_ops table
+ *
+ * Every on-disk field is read with util/le.h's bv_be* from a (pointer, length) view whose
+ * bounds were checked. Nothing here trusts a count, length, offset or depth from disk.
+ */
+#ifndef BV_FS_XFS_PRIV_H
+#define BV_FS_XFS_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blockio/cache.h"
+#include "blockio/source.h"
+#include "fs/fs.h"
+
+/* The decoded superblock: host order, checked at open, immutable afterwards. */
+struct bv_xfs_sb {
+	uint32_t blocksize;   /* sb_blocksize: 512..65536, a power of two */
+	uint8_t blocklog;
+	uint16_t sectsize;
+	uint8_t sectlog;
+	uint16_t inodesize;   /* 256..2048 */
+	uint8_t inodelog;
+	uint8_t inopblog;     /* log2(inodes per block) */
+	uint32_t agblocks;    /* blocks per AG */
+	uint8_t agblklog;     /* log2 rounded up of agblocks */
+	uint32_t agcount;
+	uint64_t dblocks;     /* blocks in the data device */
+	uint32_t dirblksize;  /* directory block bytes: blocksize << sb_dirblklog */
+	uint8_t dirblklog;
+	uint64_t rootino;
+	uint64_t logstart;    /* fsblock of the internal log; 0 = external (refused) */
+	uint32_t logblocks;
+	uint16_t versionnum;
+	uint32_t features2, features_compat, features_ro_compat, features_incompat,
+		 features_log_incompat;
+	bool crc;             /* v5: CRCs, self-describing metadata headers */
+	bool ftype;           /* dirents carry a file type byte */
+	bool nrext64;         /* large extent counters */
+	bool bigtime;
+	bool needsrepair;
+	uint8_t uuid[16];     /* sb_uuid */
+	uint8_t meta_uuid[16];/* what v5 metadata headers carry (sb_meta_uuid, else sb_uuid) */
+	char fname[13];
+	uint64_t icount, ifree, fdblocks;
+	uint32_t rextsize;
+	uint64_t rblocks;
+};
+
+struct bv_xfs {
+	struct bv_source *src;
+	struct bv_cache *cache;  /* blocksize blocks */
+	struct bv_xfs_sb sb;
+	bool skip_csum;
+	bool log_dirty;          /* served with norecovery */
+};
+
+#define BV_XFS_DATA_FORK 0
+#define BV_XFS_ATTR_FORK 1
+
+/* Fork formats (di_format / di_aformat). */
+#define BV_XFS_FMT_DEV 0
+#define BV_XFS_FMT_LOCAL 1
+#define BV_XFS_FMT_EXTENTS 2
+#define BV_XFS_FMT_BTREE 3
+
+/* A decoded, validated inode: what bv_inode.priv holds for XFS (must fit in it). Forks
+ * are not copied: their bytes are read back from the inode's block (IBLOCK, byte offset
+ * IOFF within that fs block; the cluster may span blocks, an inode never does). */
+struct bv_xfs_inode {
+	uint64_t ino;
+	uint16_t mode;
+	uint8_t version;         /* 1, 2 or 3 */
+	uint8_t format, aformat; /* BV_XFS_FMT_* */
+	uint32_t uid, gid, nlink;
+	uint32_t projid;
+	uint64_t size;
+	uint64_t nblocks;        /* di_nblocks: fs blocks, both forks */
+	uint64_t nextents;       /* data fork extent count */
+	uint32_t anextents;      /* attr fork extent count */
+	uint16_t flags;          /* di_flags (XFS_DIFLAG_*) */
+	uint64_t flags2;         /* di_flags2 (v3) */
+	uint32_t extsize, cowextsize;
+	uint32_t gen;
+	uint32_t rdev;           /* device nodes: di_u, as the kernel's sysv encoding */
+	struct { int64_t sec; uint32_t nsec; } atime, mtime, ctime, crtime;
+	bool has_crtime;
+	uint64_t iblock;         /* fs block holding the inode */
+	uint32_t ioff;           /* byte offset of the inode inside that block */
+	uint16_t dfork_off, dfork_size; /* data fork: offset from the inode start, bytes */
+	uint16_t afork_off, afork_size; /* attr fork (size 0 when there is none) */
+};
+
+/* ---- inode.c ---- */
+
+/* Reads inode INO (any enum bv_iget rule) into OUT: number checked against the AG
+ * geometry, CRC (v5), magic, version, mode, fork formats and sizes that fit the inode,
+ * extent counts that fit their fork. -ENOENT for a free inode (mode 0). */
+int bv_xfs_inode_read(struct bv_xfs *fs, uint64_t ino, struct bv_xfs_inode *out);
+
+/* Pins the inode's block and points *FORK at the WHICH fork's bytes inside it (*LEN bytes:
+ * the literal area's share, already bounds-checked against the inode size). Release with
+ * bv_cache_put(fs->cache, REF). -ENODATA when the inode has no such fork. */
+int bv_xfs_fork_bytes(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+		      struct bv_cache_ref *ref, const uint8_t **fork, size_t *len);
+
+/* ---- bmap.c ---- */
+
+/* One mapping of a fork: file blocks [OFF, OFF + LEN) are either a hole (HOLE; LEN runs up
+ * to the next mapped block or to UINT64_MAX - OFF at the end) or the fs blocks from FSB
+ * (an XFS fsblock number: AG in the high bits) and possibly UNWRITTEN (read as zeros). */
+struct bv_xfs_map {
+	uint64_t off, len;
+	uint64_t fsb;
+	bool hole, unwritten;
+};
+
+/* Maps file block LBLK of fork WHICH (extents or btree format; -EINVAL for others).
+ * Every extent record and bmbt block is checked (CRC, magic, level, owner, key order,
+ * extents inside the filesystem, no overlap); a btree deeper than the format allows or a
+ * loop is -EUCLEAN. Bounded work per call: one root-to-leaf walk. */
+int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uint64_t lblk,
+		struct bv_xfs_map *out);
+
+/* The byte offset on the source of fs block FSB, after checking that FSB .. FSB + COUNT - 1
+ * lie inside one AG and inside the filesystem. -EUCLEAN otherwise. */
+int bv_xfs_fsb_to_byte(const struct bv_xfs *fs, uint64_t fsb, uint64_t count, uint64_t *byte);
+
+/* ---- da.c ---- */
+
+/* Reads the directory or attr block at fork block DABLK (fs->sb.dirblksize bytes for the
+ * data fork of a directory, fs->sb.blocksize for an attr fork) into BUF, assembling it from
+ * however many extents it spans. A hole is -EUCLEAN (a dabtree never points at one). */
+int bv_xfs_da_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+		   uint64_t dablk, uint8_t *buf, size_t len);
+
+/* Checks a v5 self-describing header: CRC at CRC_OFF over LEN bytes, blkno (the block's
+ * daddr, 512-byte units, of its first fs block), owner inode, meta uuid. On v4 does
+ * nothing. -EBADMSG for a bad CRC (unless fs->skip_csum), -EUCLEAN for the rest. */
+int bv_xfs_hdr3_check(const struct bv_xfs *fs, const uint8_t *buf, size_t len, size_t crc_off,
+		      size_t blkno_off, uint64_t daddr, size_t uuid_off, size_t owner_off,
+		      uint64_t owner);
+
+/* crc32c of BUF with the 4 bytes at CRC_OFF taken as zero, as xfs_verify_cksum does. */
+bool bv_xfs_cksum_ok(const uint8_t *buf, size_t len, size_t crc_off);
+
+/* ---- dir.c ---- */
+int bv_xfs_dir_lookup(struct bv_xfs *fs, const struct bv_xfs_inode *dir, const char *name,
+		      size_t len, uint64_t *ino);
+int bv_xfs_dir_iterate(struct bv_xfs *fs, const struct bv_xfs_inode *dir, uint64_t pos,
+		       bv_fs_dir_fn fn, void *ctx);
+
+/* ---- attr.c ---- */
+ssize_t bv_xfs_xattr_list(struct bv_xfs *fs, const struct bv_xfs_inode *ip, char *buf,
+			  size_t size, bool trusted);
+ssize_t bv_xfs_xattr_get(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const char *name,
+			 void *buf, size_t size);
+
+/* ---- file.c ---- */
+ssize_t bv_xfs_file_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, void *buf,
+			 size_t len, uint64_t off);
+int bv_xfs_file_run_get(struct bv_xfs *fs, const struct bv_xfs_inode *ip, uint64_t off,
+			size_t len, struct bv_fs_run *out);
+int bv_xfs_file_seek(struct bv_xfs *fs, const struct bv_xfs_inode *ip, uint64_t off,
+		     bool data, uint64_t *out);
+int bv_xfs_readlink(struct bv_xfs *fs, const struct bv_xfs_inode *ip, char *buf, size_t size,
+		    size_t *len);
+
+/* ---- log.c ---- */
+
+/* Finds the log's head and says whether its last record is a clean unmount. 0 and *DIRTY,
+ * or -EUCLEAN when the log cannot be made sense of (which open refuses). */
+int bv_xfs_log_state(struct bv_xfs *fs, bool *dirty);
+
+#endif
