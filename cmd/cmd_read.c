@@ -206,7 +206,7 @@ int bv_cmd_probe(int argc, char **argv)
 		json_object_set_new(out, "uuid", json_string(probe.uuid));
 	if (probe.label[0])
 		json_object_set_new(out, "label", json_string(probe.label));
-	if (bv_probe_check_ext(&probe, argv[1], bv_source_size(src), msg, sizeof(msg)))
+	if (bv_probe_check_supported(&probe, argv[1], bv_source_size(src), msg, sizeof(msg)))
 		goto print;
 
 	err = bv_fs_open(src, NULL, &fs, msg, sizeof(msg));

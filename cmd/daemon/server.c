@@ -119,7 +119,7 @@ static void fs_open(struct server *s, struct bv_source *src)
 		 * our superblock check could only name a bad magic number. Confined, the probe
 		 * may be refused what it asks of a device; the reader's sentence stands then. */
 		if (bv_probe_source(src, &probe) == 0 &&
-		    bv_probe_check_ext(&probe, name, bv_source_size(src), what, sizeof(what)))
+		    bv_probe_check_supported(&probe, name, bv_source_size(src), what, sizeof(what)))
 			fail(s, "%s", what);
 		/* The reader's sentence may already name the source. */
 		if (errbuf[0] && strstr(errbuf, name))
