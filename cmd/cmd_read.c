@@ -94,7 +94,7 @@ static bool wants_help(int argc, char **argv, const char *help)
 	return false;
 }
 
-/* A bad command line of CMD: one line and where the help is (fs/cmd_usage.c). */
+/* A bad command line of CMD: one line and where the help is (cmd/cmd_usage.c). */
 static int usage_error(const char *cmd, const char *msg)
 {
 	bv_cmd_usage_error(cmd, "%s", msg);

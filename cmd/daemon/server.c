@@ -1,5 +1,5 @@
 /* The server: the only process that reads the image. It is confined before it reads a
- * byte of it (fs/sandbox.h), then opens the filesystem, checks --require, builds the
+ * byte of it (cmd/daemon/sandbox.h), then opens the filesystem, checks --require, builds the
  * --export tree, tells the keeper, and serves FUSE on the fd the keeper mounted. It exits
  * when the keeper says stop or goes away, or when the connection ends; it is never asked
  * to clean anything up: it holds nothing but memory and read-only fds. */
@@ -88,7 +88,7 @@ fail(struct server *s, const char *fmt, ...)
 }
 
 /* Everything but stdio, the socket, the source and the lock is the keeper's business, and
- * what is left open is all that write(2) can ever reach once confined (fs/sandbox.h). */
+ * what is left open is all that write(2) can ever reach once confined (cmd/daemon/sandbox.h). */
 static void fds_keep_only(const int *keep, unsigned n)
 {
 	for (int fd = 3; fd < 1024; fd++) {
