@@ -53,9 +53,12 @@ LIBS := $(shell $(PKG_CONFIG) --libs $(filter-out devmapper,$(PKGS)) 2>/dev/null
 
 VERSION := 0.1.0
 
+# One build directory per sanitizer set (build/san-address-undefined, build/san-thread):
+# ThreadSanitizer cannot link with ASan objects, and neither must reuse the other's.
+comma := ,
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
-BUILD := build/san
+BUILD := build/san-$(subst $(comma),-,$(SAN))
 endif
 
 # The layers, bottom up: util/ (bytes, checksums, logging), blockio/ (sources, cache,
