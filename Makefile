@@ -148,12 +148,12 @@ check:
 # suites concurrency and cache (16 threads on one opened filesystem, on one cache) and
 # tests/integration/fuse_concurrency.sh (16 readers on a daemon with 16 FUSE workers,
 # stopped while reading), everything built -fsanitize=thread in build/san-thread. The
-# first report fails it (halt_on_error). scripts/soak.sh BUILD=build/san-thread for longer.
+# first report fails it (halt_on_error). Check's timeouts x10: TSan runs 5-15 times slower.
 TSAN_BUILD := build/san-thread
 tsan:
 	$(Q)$(MAKE) --no-print-directory SAN=thread $(TSAN_BUILD)/bootviewfs $(TSAN_BUILD)/tests/check_threads
 	@echo "== ThreadSanitizer: Check suites concurrency and cache, fuse_concurrency.sh"
-	$(Q)TSAN_OPTIONS=halt_on_error=1 CK_FORK=yes $(TSAN_BUILD)/tests/check_threads
+	$(Q)TSAN_OPTIONS=halt_on_error=1 CK_FORK=yes CK_TIMEOUT_MULTIPLIER=10 $(TSAN_BUILD)/tests/check_threads
 	$(Q)BUILD=$(TSAN_BUILD) bash tests/integration/fuse_concurrency.sh || [ $$? -eq 77 ]
 
 # The e2fsprogs corpus (231 mostly corrupt images): ../shared/corpus/e2fsprogs beside the
