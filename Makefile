@@ -196,7 +196,8 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/bootviewfs $(DESTDIR)$(SBINDIR)/mount.fuse.bootviewfs \
 	      $(DESTDIR)$(PREFIX)/share/man/man1/bootviewfs.1
 
-# libFuzzer over whole images (ext2/3/4 and xfs), seeded with the e2fsprogs corpus. FUZZ_SECONDS=60 by default.
+# libFuzzer over whole images (ext2/3/4 and xfs), seeded with the e2fsprogs corpus.
+# FUZZ_SECONDS=60 by default.
 FUZZ_SECONDS ?= 60
 FUZZ_BIN := build/fuzz/fuzz_fs
 $(FUZZ_BIN): tests/fuzz/fuzz_fs.c $(LIB_SRCS) $(wildcard */*.h */*/*.h)
