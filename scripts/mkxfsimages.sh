@@ -298,6 +298,8 @@ mkdir -p "$v4src"
 python3 "$pop" noattrs "$v4src"
 # mkfs.xfs -p reads every file whole, holes included: no 1 TiB file here.
 rm "$v4src/special/sparse-1t"
+# A protofile mode has no sticky bit (type, u/g, three octal digits).
+find "$v4src" -perm -1000 -exec chmod -t {} +
 python3 "$pop" settimes "$v4src"
 python3 "$pop" proto "$v4src" >"$out/v4.proto"
 img=$out/v4.img
