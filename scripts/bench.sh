@@ -335,7 +335,8 @@ if [ -z "$xfs_skip" ]; then
 	truncate -s "$((size_mb < 320 ? 320 : size_mb))M" "$ximg"
 	mkfs.xfs -q -f "$ximg"
 	if ! "$bin" probe "$ximg" 2>/dev/null | grep -q '"supported": true'; then
-		xfs_skip="XFS reader not built yet ($bin probe: $("$bin" probe "$ximg" 2>&1 | sed -n 's/.*"error": "\(.*\)".*/\1/p'))"
+		why=$("$bin" probe "$ximg" 2>&1 | sed -n 's/.*"error": "\(.*\)".*/\1/p' || true)
+		xfs_skip="XFS reader not built yet ($bin probe: $why)"
 	fi
 fi
 if [ -n "$xfs_skip" ]; then
