@@ -168,6 +168,61 @@ ssize_t bv_xfs_xattr_list(struct bv_xfs *fs, const struct bv_xfs_inode *ip, char
 ssize_t bv_xfs_xattr_get(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const char *name,
 			 void *buf, size_t size);
 
+/* ==== Directories and xattrs (branch xfs-dir: da_node.c, dir.c, attr.c) ==== */
+
+/* da block headers (struct xfs_da_blkinfo; xfs_da3_blkinfo on v5): byte offsets. Node,
+ * directory leaf and attr leaf blocks all start with one. */
+#define XFS_DA_NODE_MAGIC 0xfebe
+#define XFS_DA3_NODE_MAGIC 0x3ebe
+#define XFS_DA_BLKINFO_FORW 0
+#define XFS_DA_BLKINFO_BACK 4
+#define XFS_DA_BLKINFO_MAGIC 8      /* be16 */
+#define XFS_DA3_BLKINFO_CRC 12
+#define XFS_DA3_BLKINFO_BLKNO 16
+#define XFS_DA3_BLKINFO_UUID 32
+#define XFS_DA3_BLKINFO_OWNER 48
+#define XFS_DA_BLKINFO_SIZE 12
+#define XFS_DA3_BLKINFO_SIZE 56
+#define XFS_DA_NODE_MAXDEPTH 5      /* levels of a dabtree, leaves included */
+
+/* The dabtree hash of a name (xfs_da_hashname): each byte rotated in 7 bits at a time. */
+uint32_t bv_xfs_da_hashname(const uint8_t *name, size_t len);
+
+/* Which self-describing header a v5 block carries: the da3_blkinfo of node and leaf blocks,
+ * the xfs_dir3_blk_hdr of directory data and free blocks, the xfs_attr3_rmt_hdr of a
+ * remote attr value block. */
+enum bv_xfs_hdr_kind { BV_XFS_HDR_DA, BV_XFS_HDR_DIR3, BV_XFS_HDR_RMT };
+
+/* Reads the da block at fork block DABLK (LEN bytes: dirblksize or blocksize) of fork WHICH
+ * into BUF and, on v5, checks its header of kind KIND (CRC -EBADMSG; blkno, owner, uuid
+ * -EUCLEAN). The caller checks the magic. */
+int bv_xfs_da_blk_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+		       uint64_t dablk, uint8_t *buf, size_t len, enum bv_xfs_hdr_kind kind);
+
+/* Walks the dabtree of fork WHICH from ROOT down to a leaf: the leftmost (LEFTMOST) or the
+ * first whose hash range may hold HASH, as the kernel's node lookup picks. Node blocks are
+ * checked (header, magic, count, level from 1 to XFS_DA_NODE_MAXDEPTH and one less at each
+ * step, so a pointer loop is -EUCLEAN); the walk is at most XFS_DA_NODE_MAXDEPTH reads.
+ * Returns 0 with the leaf block (not a node, whatever its magic: the caller checks) in BUF
+ * and its fork block in *LEAF. */
+int bv_xfs_da_find_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+			uint64_t root, bool leftmost, uint32_t hash, uint8_t *buf, size_t len,
+			uint64_t *leaf);
+
+/* Follows the forw link of the leaf in BUF (fork block CUR): 0 and the next leaf in BUF
+ * and *NEXT (its back link checked to be CUR, so the chain cannot loop), 1 at the end of
+ * the chain, or -errno. Callers bound the number of steps as well. */
+int bv_xfs_da_next_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+			uint64_t cur, uint8_t *buf, size_t len, uint64_t *next);
+
+/* True when INO could name an inode of this filesystem: not 0, its AG and block inside. */
+bool bv_xfs_ino_plausible(const struct bv_xfs_sb *sb, uint64_t ino);
+
+/* The most fork blocks a walk of IP's dabtree leaves may visit: a bound for chain walks. */
+uint64_t bv_xfs_da_max_blocks(const struct bv_xfs *fs, const struct bv_xfs_inode *ip);
+
+/* ==== end of the xfs-dir section ==== */
+
 /* ---- file.c ---- */
 ssize_t bv_xfs_file_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, void *buf,
 			 size_t len, uint64_t off);
