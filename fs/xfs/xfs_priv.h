@@ -17,6 +17,7 @@
 #ifndef BV_FS_XFS_PRIV_H
 #define BV_FS_XFS_PRIV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,14 @@ struct bv_xfs_sb {
 	uint64_t icount, ifree, fdblocks;
 	uint32_t rextsize;
 	uint64_t rblocks;
+	/* added by the core reader */
+	uint64_t rextents;
+	uint16_t inopblock;   /* inodes per block: blocksize >> inodelog */
+	uint8_t imax_pct;     /* max % of space for inodes (statfs's f_files) */
+	uint16_t logsectsize; /* log sector bytes (512 when sb_logsectsize is 0) */
+	uint32_t sunit, swidth; /* stripe unit/width, fs blocks */
+	bool ro_unknown;      /* unknown ro_compat bits: served anyway, we never write */
+	uint64_t rbmino, rsumino, uquotino, gquotino, pquotino; /* no name may lead here */
 };
 
 struct bv_xfs {
@@ -65,7 +74,31 @@ struct bv_xfs {
 	struct bv_xfs_sb sb;
 	bool skip_csum;
 	bool log_dirty;          /* served with norecovery */
+	atomic_uint corrupt_reports; /* corruption lines logged so far; capped */
 };
+
+/* ---- xfs.c ---- */
+
+/* Logs one line naming a corruption (capped per filesystem, so a broken image cannot flood
+ * the log) and returns ERR, so callers write `return bv_xfs_corrupt(fs, "inode %llu: ...")`.
+ * Say the inode or block in the message. Thread safe. */
+int bv_xfs_report(struct bv_xfs *fs, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define BV_XFS_MAX_REPORTS 64
+#define bv_xfs_corrupt(fs, ...) bv_xfs_report((fs), -EUCLEAN, __VA_ARGS__)
+#define bv_xfs_badcsum(fs, ...) bv_xfs_report((fs), -EBADMSG, __VA_ARGS__)
+
+/* ---- superblock.c ---- */
+
+/* Decodes and checks the primary superblock in BUF (LEN bytes, at least one sector: 512
+ * are enough to find the sector size, the CRC wants sb_sectsize) of a source of DEV_SIZE
+ * bytes into SB. -EMEDIUMTYPE (no sentence) when the magic is not XFSB; otherwise -EUCLEAN,
+ * -EBADMSG (CRC, unless SKIP_CSUM) or -EOPNOTSUPP with a sentence in ERRBUF. */
+int bv_xfs_sb_decode(const uint8_t *buf, size_t len, uint64_t dev_size, bool skip_csum,
+		     struct bv_xfs_sb *sb, char *errbuf, size_t errbuf_size);
+
+/* The feature names of SB as mkfs.xfs -N / xfs_info name them, space separated, into BUF. */
+void bv_xfs_sb_features(const struct bv_xfs_sb *sb, char *buf, size_t size);
 
 #define BV_XFS_DATA_FORK 0
 #define BV_XFS_ATTR_FORK 1
@@ -105,6 +138,10 @@ struct bv_xfs_inode {
 
 /* ---- inode.c ---- */
 
+/* Where inode INO lives: the fsblock holding it and its byte offset in that block. 0, or
+ * -EUCLEAN (not logged) when INO is outside the AGs. */
+int bv_xfs_ino_locate(const struct bv_xfs *fs, uint64_t ino, uint64_t *fsb, uint32_t *ioff);
+
 /* Reads inode INO (any enum bv_iget rule) into OUT: number checked against the AG
  * geometry, CRC (v5), magic, version, mode, fork formats and sizes that fit the inode,
  * extent counts that fit their fork. -ENOENT for a free inode (mode 0). */
@@ -128,6 +165,8 @@ struct bv_xfs_map {
 };
 
 /* Maps file block LBLK of fork WHICH (extents or btree format; -EINVAL for others).
+ * The answer always starts at LBLK: OUT->off == LBLK, and for a mapping FSB is the fs block
+ * holding LBLK itself (the extent trimmed at the front); LEN >= 1.
  * Every extent record and bmbt block is checked (CRC, magic, level, owner, key order,
  * extents inside the filesystem, no overlap); a btree deeper than the format allows or a
  * loop is -EUCLEAN. Bounded work per call: one root-to-leaf walk. */
@@ -148,7 +187,8 @@ int bv_xfs_da_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
 
 /* Checks a v5 self-describing header: CRC at CRC_OFF over LEN bytes, blkno (the block's
  * daddr, 512-byte units, of its first fs block), owner inode, meta uuid. On v4 does
- * nothing. -EBADMSG for a bad CRC (unless fs->skip_csum), -EUCLEAN for the rest. */
+ * nothing. -EBADMSG for a bad CRC (unless fs->skip_csum), -EUCLEAN for the rest. Logs
+ * nothing: the caller reports, naming the inode and block. */
 int bv_xfs_hdr3_check(const struct bv_xfs *fs, const uint8_t *buf, size_t len, size_t crc_off,
 		      size_t blkno_off, uint64_t daddr, size_t uuid_off, size_t owner_off,
 		      uint64_t owner);
