@@ -160,14 +160,14 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/bootviewfs $(DESTDIR)$(SBINDIR)/mount.fuse.bootviewfs \
 	      $(DESTDIR)$(PREFIX)/share/man/man1/bootviewfs.1
 
-# libFuzzer over whole images, seeded with the e2fsprogs corpus. FUZZ_SECONDS=60 by default.
+# libFuzzer over whole images (ext2/3/4 and xfs), seeded with the e2fsprogs corpus. FUZZ_SECONDS=60 by default.
 FUZZ_SECONDS ?= 60
-FUZZ_BIN := build/fuzz/fuzz_ext4
-$(FUZZ_BIN): tests/fuzz/fuzz_ext4.c $(LIB_SRCS) $(wildcard */*.h */*/*.h)
+FUZZ_BIN := build/fuzz/fuzz_fs
+$(FUZZ_BIN): tests/fuzz/fuzz_fs.c $(LIB_SRCS) $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
-	    $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ tests/fuzz/fuzz_ext4.c $(LIB_SRCS) $(LIBS)
+	    $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ tests/fuzz/fuzz_fs.c $(LIB_SRCS) $(LIBS)
 
 fuzz: $(FUZZ_BIN)
 	$(Q)scripts/fuzz-seeds.sh build/fuzz/seeds

@@ -11,14 +11,14 @@
 #define BV_EXIT_USAGE 2    /* bad command line */
 
 struct bv_source;
-struct bv_ext4;
-struct bv_ext4_opts;
+struct bv_fs;
+struct bv_fs_opts;
 
 /* fs/cmd_open.c: opens PATH as a source, checks with libblkid that it holds ext2/3/4,
  * and opens the filesystem. On failure prints one sentence naming PATH and the reason to
  * stderr and returns -errno. On success the caller closes *FS then *SRC. OPTS may be NULL. */
-int bv_cmd_open_image(const char *path, const struct bv_ext4_opts *opts, struct bv_source **src,
-		      struct bv_ext4 **fs);
+int bv_cmd_open_image(const char *path, const struct bv_fs_opts *opts, struct bv_source **src,
+		      struct bv_fs **fs);
 
 /* fs/cmd_usage.c: a bad command line of command CMD. Prints "bootviewfs: " and the
  * printf-style message as one line, then "try 'bootviewfs CMD --help'", to stderr; the

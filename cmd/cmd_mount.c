@@ -109,19 +109,22 @@ static void usage(FILE *f)
 		"                  [--over-mount]\n"
 		"                  SOURCE MOUNTPOINT\n"
 		"       bootviewfs --mounts-json FILE|- [options] MOUNTPOINT\n"
-		"  Serves the ext2/3/4 filesystem on SOURCE (block device or image) read-only.\n"
+		"  Serves the ext2/3/4 or xfs filesystem on SOURCE (block device or image) read-only.\n"
 		"  -f, --foreground  stay in the foreground (logs to stderr)\n"
 		"  -d, --debug   debug: log every request (implies -f)\n"
 		"  -o OPTS       mount options: ro nosuid nodev noexec exec allow_other allow_root\n"
 		"                default_permissions fsname= (default bootviewfs:SOURCE) subtype=\n"
 		"                max_read= atime options sync async dirsync context= fscontext=\n"
 		"                defcontext= rootcontext= threads=N (workers, default 4)\n"
-		"                export=PATH[:PATH...]; rw is accepted and mounted\n"
+		"                export=PATH[:PATH...]; norecovery (or noload): serve what is on\n"
+		"                disk without the ext4 journal's replay, and an xfs image whose\n"
+		"                log is dirty; nouuid is accepted and ignored; rw is accepted and mounted\n"
 		"                read-only; dev and suid are accepted and ignored (the image is\n"
 		"                untrusted: always nodev,nosuid)\n"
 		"  --state-dir DIR  per-view state (created 0700): state.json, control FIFO, lock, log\n"
 		"  --id NAME     a name for the view (state.json, fsname=bootviewfs:NAME)\n"
-		"  --mounts-json FILE|-  SOURCE from a containerd mounts array (one ext2/3/4 mount)\n"
+		"  --mounts-json FILE|-  SOURCE from a containerd mounts array (one ext2/3/4 or xfs\n"
+		"                mount)\n"
 		"  --ready-fd N  write one JSON status line to fd N once serving (or on failure)\n"
 		"  --require P   fail unless P resolves in the image to a regular file\n"
 		"  --export P[:P...]  serve only these paths (and the directories on the way);\n"
@@ -143,7 +146,7 @@ static bool opt_is_ignored(const char *o)
 {
 	static const char *const names[] = { "defaults", "auto", "noauto", "user", "nouser",
 					     "users", "owner", "group", "_netdev", "nofail",
-					     "ro", "nosuid", "nodev", NULL };
+					     "ro", "nosuid", "nodev", "nouuid", NULL };
 
 	for (unsigned i = 0; names[i]; i++)
 		if (strcmp(o, names[i]) == 0)
@@ -190,6 +193,10 @@ static int opt_one(struct bv_mount_cmd *mc, const char *o, size_t raw_len, const
 	}
 	if (strcmp(o, "allow_other") == 0) {
 		mc->allow_other = true;
+		return 0;
+	}
+	if (strcmp(o, "norecovery") == 0 || strcmp(o, "noload") == 0) {
+		mc->no_recovery = true;
 		return 0;
 	}
 	if (strncmp(o, "threads=", 8) == 0) {

@@ -8,14 +8,14 @@
 
 #include "blockio/probe.h"
 #include "blockio/source.h"
-#include "fs/ext4/ext4.h"
+#include "fs/fs.h"
 
-int bv_cmd_open_image(const char *path, const struct bv_ext4_opts *opts, struct bv_source **src,
-		      struct bv_ext4 **fs)
+int bv_cmd_open_image(const char *path, const struct bv_fs_opts *opts, struct bv_source **src,
+		      struct bv_fs **fs)
 {
 	struct bv_probe_result probe;
 	struct bv_source *s = NULL;
-	struct bv_ext4 *f = NULL;
+	struct bv_fs *f = NULL;
 	char msg[512];
 	int err;
 
@@ -36,7 +36,7 @@ int bv_cmd_open_image(const char *path, const struct bv_ext4_opts *opts, struct 
 	}
 
 	msg[0] = '\0';
-	err = bv_ext4_open(s, opts, &f, msg, sizeof(msg));
+	err = bv_fs_open(s, opts, &f, msg, sizeof(msg));
 	if (err) {
 		fprintf(stderr, "bootviewfs: %s: %s\n", path, msg[0] ? msg : strerror(-err));
 		goto close_source;

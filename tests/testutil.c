@@ -11,6 +11,7 @@
 
 #include "blockio/source.h"
 #include "fs/ext4/ext4.h"
+#include "fs/fs_ops.h"
 #include "util/log.h"
 
 #define MAX_SUITES 64
@@ -273,4 +274,19 @@ int main(int argc, char **argv)
 	if (!getenv("BV_KEEP_TMP"))
 		bv_test_sh("rm -rf '%s'", tmpdir);
 	return failed ? 1 : 0;
+}
+
+int bv_test_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32_t *ino)
+{
+	struct bv_fs *wrap = bv_fs_wrap(fs, &bv_ext4_fs_ops);
+	uint64_t i = 0;
+	int err;
+
+	if (!wrap)
+		return -ENOMEM;
+	err = bv_fs_resolve(wrap, path, flags, &i);
+	bv_fs_close(wrap);
+	if (!err)
+		*ino = (uint32_t)i;
+	return err;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fs/fs.h"
+
 /* Each tests/check_<module>.c ends with BV_SUITE(make_suite_fn): the runner collects the
  * suites at start-up, so adding a suite never touches a shared list. */
 void bv_test_register(const char *name, Suite *(*make)(void));
@@ -70,5 +72,11 @@ uint32_t bv_test_debugfs_ino(const char *img, const char *path);
 
 /* The e2fsprogs corpus directory (BV_CORPUS, else ../shared/corpus/e2fsprogs), or NULL. */
 const char *bv_test_corpus_dir(void);
+
+struct bv_ext4;
+
+/* bv_fs_resolve (the neutral path walk) over an ext4 filesystem the test opened with the
+ * ext4 reader directly. Returns what the walk returns; *INO is set on success. */
+int bv_test_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32_t *ino);
 
 #endif

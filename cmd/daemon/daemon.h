@@ -60,6 +60,7 @@ struct bv_mount_cmd {
 	bool debug;
 	bool helper;                /* invoked as mount.fuse.bootviewfs */
 	bool fake;                  /* helper -f: check everything, mount nothing */
+	bool no_recovery;           /* -o norecovery / noload: no journal replay, dirty xfs log served */
 	bool allow_other;
 	bool allow_root;            /* libfuse refuses it together with allow_other */
 	unsigned max_read;          /* max_read=, 0 for the kernel's default */
