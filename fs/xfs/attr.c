@@ -24,7 +24,6 @@
 
 #include "fs/xfs/xfs_priv.h"
 #include "util/le.h"
-#include "util/log.h"
 
 #define XFS_ATTR_LEAF_MAGIC 0xfbee
 #define XFS_ATTR3_LEAF_MAGIC 0x3bee
@@ -102,12 +101,10 @@ typedef int (*aent_fn)(struct actx *a, const struct aent *e, void *arg);
 static int acorrupt(const struct actx *a, uint64_t blk, unsigned idx, const char *why)
 {
 	if (blk == UINT64_MAX)
-		bv_warn("xfs: inode %" PRIu64 ": shortform attrs, entry %u: %s", a->ip->ino,
-			idx, why);
-	else
-		bv_warn("xfs: inode %" PRIu64 ": attr block %" PRIu64 ", entry %u: %s",
-			a->ip->ino, blk, idx, why);
-	return -EUCLEAN;
+		return bv_xfs_corrupt(a->fs, "inode %" PRIu64 ": shortform attrs, entry %u: %s",
+				      a->ip->ino, idx, why);
+	return bv_xfs_corrupt(a->fs, "inode %" PRIu64 ": attr block %" PRIu64 ", entry %u: %s",
+			      a->ip->ino, blk, idx, why);
 }
 
 /* xfs_attr_namecheck: 1..255 bytes and no NUL (a name must survive listxattr's format). */
@@ -333,8 +330,8 @@ static int actx_init(struct actx *a, struct bv_xfs *fs, const struct bv_xfs_inod
 	if (ip->aformat == BV_XFS_FMT_LOCAL)
 		return 0;
 	if (ip->aformat != BV_XFS_FMT_EXTENTS && ip->aformat != BV_XFS_FMT_BTREE) {
-		bv_warn("xfs: inode %" PRIu64 ": bad attr fork format %u", ip->ino, ip->aformat);
-		return -EUCLEAN;
+		return bv_xfs_corrupt(fs, "inode %" PRIu64 ": bad attr fork format %u", ip->ino,
+				      ip->aformat);
 	}
 	a->buf = malloc(a->bs);
 	return a->buf ? 0 : -ENOMEM;
@@ -461,7 +458,7 @@ static ssize_t get_raw(struct bv_xfs *fs, const struct bv_xfs_inode *ip, uint8_t
 /* Converts the xfs_acl in RAW (LEN bytes) to the Linux xattr form, as xfs_acl_from_disk()
  * then posix_acl_to_xattr(): a size that is not the count's is corruption, an unknown tag
  * -EINVAL. */
-static ssize_t acl_to_xattr(const struct bv_xfs_inode *ip, const uint8_t *raw, size_t len,
+static ssize_t acl_to_xattr(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const uint8_t *raw, size_t len,
 			    uint8_t *buf, size_t size)
 {
 	size_t count, out_len, i;
@@ -515,8 +512,8 @@ static ssize_t acl_to_xattr(const struct bv_xfs_inode *ip, const uint8_t *raw, s
 		return -ERANGE;
 	return (ssize_t)out_len;
 corrupt:
-	bv_warn("xfs: inode %" PRIu64 ": ACL of %zu bytes does not match its count", ip->ino, len);
-	return -EUCLEAN;
+	return bv_xfs_corrupt(fs, "inode %" PRIu64 ": ACL of %zu bytes does not match its count",
+			      ip->ino, len);
 }
 
 static ssize_t acl_get(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const char *sgi_name,
@@ -536,7 +533,7 @@ static ssize_t acl_get(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const c
 		return -ENOMEM;
 	ret = get_raw(fs, ip, XFS_ATTR_ROOT, sgi_name, strlen(sgi_name), raw, (size_t)len);
 	if (ret >= 0)
-		ret = acl_to_xattr(ip, raw, (size_t)ret, buf, size);
+		ret = acl_to_xattr(fs, ip, raw, (size_t)ret, buf, size);
 	free(raw);
 	return ret;
 }

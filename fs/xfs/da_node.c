@@ -16,7 +16,6 @@
 
 #include "fs/xfs/xfs_priv.h"
 #include "util/le.h"
-#include "util/log.h"
 
 /* struct xfs_da_node_hdr / xfs_da3_node_hdr: count and level after the blkinfo, then on
  * v5 a 32-bit pad; the {hashval, before} entries follow. */
@@ -76,9 +75,8 @@ int bv_xfs_da_blk_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int whi
 	if (err)
 		return err;
 	if (map.hole || map.unwritten) {
-		bv_warn("xfs: inode %" PRIu64 ": %s fork block %" PRIu64 " is a hole", ip->ino,
+		return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s fork block %" PRIu64 " is a hole", ip->ino,
 			which == BV_XFS_ATTR_FORK ? "attr" : "data", dablk);
-		return -EUCLEAN;
 	}
 	err = bv_xfs_fsb_to_byte(fs, map.fsb, 1, &byte);
 	if (err)
@@ -94,11 +92,11 @@ int bv_xfs_da_blk_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int whi
 		/* struct xfs_attr3_rmt_hdr: magic, offset, bytes, crc, uuid, owner, blkno. */
 		err = bv_xfs_hdr3_check(fs, buf, len, 12, 40, byte >> 9, 16, 32, ip->ino);
 	if (err == -EBADMSG)
-		bv_warn("xfs: inode %" PRIu64 ": %s fork block %" PRIu64 " (daddr %" PRIu64
+		bv_xfs_badcsum(fs, "inode %" PRIu64 ": %s fork block %" PRIu64 " (daddr %" PRIu64
 			"): bad CRC", ip->ino, which == BV_XFS_ATTR_FORK ? "attr" : "data", dablk,
 			byte >> 9);
 	else if (err)
-		bv_warn("xfs: inode %" PRIu64 ": %s fork block %" PRIu64 " (daddr %" PRIu64
+		bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s fork block %" PRIu64 " (daddr %" PRIu64
 			"): header names another block, owner or filesystem", ip->ino,
 			which == BV_XFS_ATTR_FORK ? "attr" : "data", dablk, byte >> 9);
 	return err;
@@ -141,15 +139,13 @@ int bv_xfs_da_find_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int wh
 		level = bv_be16(buf + NODE_LEVEL(crc));
 		if (level == 0 || level > XFS_DA_NODE_MAXDEPTH || (step > 0 && level != expect)) {
 bad_level:
-			bv_warn("xfs: inode %" PRIu64 ": %s da block %" PRIu64 ": level %u where "
+			return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s da block %" PRIu64 ": level %u where "
 				"%u was expected (a loop or a broken tree)", ip->ino, fork, blk,
 				level, expect);
-			return -EUCLEAN;
 		}
 		if (count == 0 || count > (len - NODE_ENTRIES(crc)) / NODE_ENTRY_SIZE) {
-			bv_warn("xfs: inode %" PRIu64 ": %s da node %" PRIu64 ": count %u does not "
+			return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s da node %" PRIu64 ": count %u does not "
 				"fit the block", ip->ino, fork, blk, count);
-			return -EUCLEAN;
 		}
 		/* The first entry whose hashval (the largest hash below it) is >= HASH, else
 		 * the last, as the kernel's node lookup picks: duplicates of HASH may go on in
@@ -162,9 +158,8 @@ bad_level:
 		blk = bv_be32(e + (size_t)i * NODE_ENTRY_SIZE + 4);
 		expect = level - 1;
 	}
-	bv_warn("xfs: inode %" PRIu64 ": %s dabtree deeper than %d levels", ip->ino, fork,
+	return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s dabtree deeper than %d levels", ip->ino, fork,
 		XFS_DA_NODE_MAXDEPTH);
-	return -EUCLEAN;
 }
 
 int bv_xfs_da_next_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
@@ -187,8 +182,7 @@ int bv_xfs_da_next_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int wh
 	*next = forw;
 	return 0;
 bad:
-	bv_warn("xfs: inode %" PRIu64 ": %s da block %" PRIu64 ": forw link to %" PRIu32
+	return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s da block %" PRIu64 ": forw link to %" PRIu32
 		" does not lead to a sibling that links back", ip->ino,
 		which == BV_XFS_ATTR_FORK ? "attr" : "directory", cur, forw);
-	return -EUCLEAN;
 }

@@ -31,7 +31,6 @@
 
 #include "fs/xfs/xfs_priv.h"
 #include "util/le.h"
-#include "util/log.h"
 
 #define XFS_DIR2_BLOCK_MAGIC 0x58443242u /* XD2B */
 #define XFS_DIR2_DATA_MAGIC 0x58443244u  /* XD2D */
@@ -144,11 +143,10 @@ static uint8_t *dbuf(struct dctx *d)
 static int dcorrupt(const struct dctx *d, uint64_t db, uint32_t off, const char *why)
 {
 	if (db == UINT64_MAX)
-		bv_warn("xfs: directory inode %" PRIu64 ": shortform: %s", d->dir->ino, why);
-	else
-		bv_warn("xfs: directory inode %" PRIu64 ": block %" PRIu64 " offset %" PRIu32
-			": %s", d->dir->ino, db, off, why);
-	return -EUCLEAN;
+		return bv_xfs_corrupt(d->fs, "directory inode %" PRIu64 ": shortform, byte %"
+				      PRIu32 ": %s", d->dir->ino, off, why);
+	return bv_xfs_corrupt(d->fs, "directory inode %" PRIu64 ": directory block %" PRIu64
+			      ", offset %" PRIu32 ": %s", d->dir->ino, db, off, why);
 }
 
 /* xfs_dir2_namecheck: a name is 1..255 bytes with neither '/' nor NUL. */
@@ -694,8 +692,8 @@ static int hashed_lookup(struct dctx *d, struct match *m)
 	uint32_t hash = dir_hash(d, (const uint8_t *)m->name, m->len);
 	uint8_t *lbuf = malloc(d->bsize);
 	uint64_t blk, steps = 0, max = bv_xfs_da_max_blocks(d->fs, d->dir);
-	const uint8_t *ents;
-	unsigned count;
+	const uint8_t *ents = NULL;
+	unsigned count = 0;
 	bool leaf1, more = false;
 	uint16_t magic;
 	int ret;
