@@ -102,8 +102,8 @@ static XFX_UNUSED int xfx_inode(struct xfx *x, const char *path, struct bv_inode
  * NULL-terminated malloc'd array of malloc'd strings (what follows), or NULL. */
 static XFX_UNUSED char **xfx_oracle(const char *img, char tag, const char *path, size_t *n)
 {
-	char file[PATH_MAX], line[8192], want[PATH_MAX + 4];
-	size_t cap = 64, cnt = 0;
+	char file[PATH_MAX], want[PATH_MAX + 4], *line = NULL;
+	size_t cap = 64, cnt = 0, lcap = 0;
 	char **out = malloc(cap * sizeof(*out));
 	FILE *f;
 
@@ -111,7 +111,8 @@ static XFX_UNUSED char **xfx_oracle(const char *img, char tag, const char *path,
 	snprintf(want, sizeof(want), "%c %s ", tag, path);
 	f = fopen(file, "r");
 	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f)) {
+	/* Lines are long: a 60 KiB value is 120 KiB of hex. */
+	while (getline(&line, &lcap, f) > 0) {
 		if (strncmp(line, want, strlen(want)) != 0)
 			continue;
 		line[strcspn(line, "\n")] = '\0';
@@ -119,6 +120,7 @@ static XFX_UNUSED char **xfx_oracle(const char *img, char tag, const char *path,
 			out = realloc(out, (cap *= 2) * sizeof(*out));
 		out[cnt++] = strdup(line + strlen(want));
 	}
+	free(line);
 	fclose(f);
 	out[cnt] = NULL;
 	*n = cnt;
