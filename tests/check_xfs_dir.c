@@ -4,6 +4,7 @@
  * hash; and corrupt blocks patched into image copies. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,50 @@ START_TEST(test_xfs_lookup_not_a_dir)
 }
 END_TEST
 
+/* ascii-ci (mkfs.xfs -n version=ci; this kernel will not mount it, so mkfs's proto file
+ * fills it): a name matches whatever the case of its ASCII letters, through the scan of a
+ * shortform directory and the hash index of a leaf one; the exact name still wins. */
+START_TEST(test_xfs_ascii_ci_lookup)
+{
+	char img[PATH_MAX], proto[PATH_MAX];
+	const char *paths[][2] = { { "/MixedCase", "/mIXEDcASE" },
+				   { "/big/Entry_42", "/BIG/entry_42" },
+				   { "/big/Entry_499", "/big/ENTRY_499" } };
+	struct xfx x;
+	FILE *f;
+
+	if (!bv_test_have("mkfs.xfs")) {
+		bv_test_skip(__func__, "needs mkfs.xfs");
+		return;
+	}
+	snprintf(img, sizeof(img), "%s/xfs_ci.img", bv_test_tmpdir());
+	snprintf(proto, sizeof(proto), "%s/xfs_ci.proto", bv_test_tmpdir());
+	f = fopen(proto, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "x\n0 0\nd--755 0 0\nMixedCase ---644 0 0 /dev/null\nbig d--755 0 0\n");
+	for (int i = 0; i < 500; i++)
+		fprintf(f, "Entry_%d ---644 0 0 /dev/null\n", i);
+	fprintf(f, "$\n$\n");
+	fclose(f);
+	ck_assert_int_eq(bv_test_sh("truncate -s 300M '%s' && mkfs.xfs -q -f -n version=ci -p '%s' "
+				    "'%s' >/dev/null 2>&1", img, proto, img), 0);
+	xfx_open(&x, img);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		uint64_t a = 0, b = 0;
+
+		ck_assert_int_eq(bv_fs_resolve(x.fs, paths[i][0], 0, &a), 0);
+		ck_assert_int_eq(bv_fs_resolve(x.fs, paths[i][1], 0, &b), 0);
+		ck_assert_uint_eq(a, b);
+	}
+	{
+		uint64_t ino;
+
+		ck_assert_int_eq(bv_fs_resolve(x.fs, "/big/Entry_500", 0, &ino), -ENOENT);
+	}
+	xfx_close(&x);
+}
+END_TEST
+
 /* ---- the hash ---- */
 
 START_TEST(test_xfs_da_hashname)
@@ -461,6 +506,7 @@ static Suite *xfs_dir_suite(void)
 	tcase_add_loop_test(tc, test_xfs_lookup_every_name, 0, XFX_NIMAGES);
 	tcase_add_loop_test(tc, test_xfs_readdir_resumes_anywhere, 0, XFX_NIMAGES);
 	tcase_add_test(tc, test_xfs_lookup_not_a_dir);
+	tcase_add_test(tc, test_xfs_ascii_ci_lookup);
 	tcase_add_test(tc, test_xfs_dir_bad_crc_is_ebadmsg);
 	tcase_add_test(tc, test_xfs_dirent_past_block_is_euclean);
 	tcase_add_test(tc, test_xfs_da_node_loop_is_euclean);
