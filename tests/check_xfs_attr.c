@@ -82,15 +82,16 @@ START_TEST(test_xfs_xattr_list_matches_kernel)
 			ck_assert_int_eq(xfx_inode(&x, files[f], &ip), 0);
 			oracle_attrs(img, files[f], trusted, k);
 			n = bv_fs_xattr_list(x.fs, &ip, NULL, 0, trusted);
-			ck_assert_msg(n == (ssize_t)k->len, "%s: %zd bytes, the kernel %zu", files[f],
-				      n, k->len);
+			ck_assert_msg(n == (ssize_t)k->len, "%s: %zd bytes, the kernel %zu",
+				      files[f], n, k->len);
 			n = bv_fs_xattr_list(x.fs, &ip, buf, sizeof(buf), trusted);
 			ck_assert_int_eq(n, (ssize_t)k->len);
 			ck_assert_msg(memcmp(buf, k->names, k->len) == 0, "%s: names differ",
 				      files[f]);
 			/* One byte short: -ERANGE. */
 			if (k->len)
-				ck_assert_int_eq(bv_fs_xattr_list(x.fs, &ip, buf, k->len - 1, trusted),
+				ck_assert_int_eq(bv_fs_xattr_list(x.fs, &ip, buf, k->len - 1,
+								  trusted),
 						 -ERANGE);
 			klist_free(k);
 			free(k);
@@ -124,13 +125,13 @@ START_TEST(test_xfs_xattr_get_matches_kernel)
 			ssize_t n = bv_fs_xattr_get(x.fs, &ip, name, NULL, 0);
 			char *got;
 
-			ck_assert_msg(n == (ssize_t)want, "%s %s: %zd, the kernel %zu", files[f], name,
-				      n, want);
+			ck_assert_msg(n == (ssize_t)want, "%s %s: %zd, the kernel %zu", files[f],
+				      name, n, want);
 			n = bv_fs_xattr_get(x.fs, &ip, name, buf, sizeof(buf));
 			ck_assert_int_eq(n, (ssize_t)want);
 			got = hex(buf, (size_t)n);
-			ck_assert_msg(strcmp(got, k->vals[i]) == 0, "%s %s: value differs", files[f],
-				      name);
+			ck_assert_msg(strcmp(got, k->vals[i]) == 0, "%s %s: value differs",
+				      files[f], name);
 			free(got);
 			/* (SIZE 0 asks for the length: one byte short needs 2 or more.) */
 			if (want > 1)

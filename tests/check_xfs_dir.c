@@ -238,7 +238,8 @@ START_TEST(test_xfs_readdir_resumes_anywhere)
 		}
 		/* Past the end: nothing, no error. */
 		size_t n = all.n;
-		ck_assert_int_eq(bv_fs_dir_iterate(x.fs, &dir, all.e[n - 1].next, collect, &all), 0);
+		ck_assert_int_eq(bv_fs_dir_iterate(x.fs, &dir, all.e[n - 1].next, collect, &all),
+				 0);
 		ck_assert_uint_eq(all.n, n);
 		walk_free(&all);
 		walk_free(&one);
@@ -328,16 +329,17 @@ START_TEST(test_xfs_da_hashname)
 			unsigned long v = 0;
 			FILE *p;
 
-			snprintf(cmd, sizeof(cmd), "xfs_db -r -c 'hash %s' '%s' 2>/dev/null", names[i],
-				 img);
+			snprintf(cmd, sizeof(cmd), "xfs_db -r -c 'hash %s' '%s' 2>/dev/null",
+				 names[i], img);
 			p = popen(cmd, "r");
 			ck_assert_ptr_nonnull(p);
 			if (fgets(out, sizeof(out), p))
 				v = strtoul(out, NULL, 0);
 			pclose(p);
 			ck_assert_msg(out[0], "xfs_db printed no hash");
-			ck_assert_msg(bv_xfs_da_hashname((const uint8_t *)names[i], strlen(names[i])) ==
-					      v, "%s: 0x%lx", names[i], v);
+			ck_assert_msg(bv_xfs_da_hashname((const uint8_t *)names[i],
+							 strlen(names[i])) == v,
+				      "%s: 0x%lx", names[i], v);
 		}
 	}
 }

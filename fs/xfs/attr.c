@@ -209,7 +209,8 @@ static int leaf_check(const struct actx *a, uint64_t blk)
 	size_t table_end;
 	unsigned count, i;
 
-	if (bv_be16(b + XFS_DA_BLKINFO_MAGIC) != (a->crc ? XFS_ATTR3_LEAF_MAGIC : XFS_ATTR_LEAF_MAGIC))
+	if (bv_be16(b + XFS_DA_BLKINFO_MAGIC) !=
+	    (a->crc ? XFS_ATTR3_LEAF_MAGIC : XFS_ATTR_LEAF_MAGIC))
 		return acorrupt(a, blk, 0, "bad leaf magic");
 	count = bv_be16(b + LEAF_COUNT(a->crc));
 	table_end = LEAF_HDR_SIZE(a->crc) + (size_t)count * LEAF_ENTRY_SIZE;
@@ -384,8 +385,8 @@ static int remote_read(struct actx *a, const struct aent *e, uint8_t *out)
 		if (ret)
 			break;
 		if (a->crc) {
-			if (bv_be32(blk) != XFS_ATTR3_RMT_MAGIC || bv_be32(blk + RMT_OFFSET) != done ||
-			    bv_be32(blk + RMT_BYTES) != n) {
+			if (bv_be32(blk) != XFS_ATTR3_RMT_MAGIC ||
+			    bv_be32(blk + RMT_OFFSET) != done || bv_be32(blk + RMT_BYTES) != n) {
 				ret = acorrupt(a, e->valueblk + i, 0, "remote value header does "
 					       "not match the value");
 				break;
@@ -458,8 +459,8 @@ static ssize_t get_raw(struct bv_xfs *fs, const struct bv_xfs_inode *ip, uint8_t
 /* Converts the xfs_acl in RAW (LEN bytes) to the Linux xattr form, as xfs_acl_from_disk()
  * then posix_acl_to_xattr(): a size that is not the count's is corruption, an unknown tag
  * -EINVAL. */
-static ssize_t acl_to_xattr(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const uint8_t *raw, size_t len,
-			    uint8_t *buf, size_t size)
+static ssize_t acl_to_xattr(struct bv_xfs *fs, const struct bv_xfs_inode *ip,
+			    const uint8_t *raw, size_t len, uint8_t *buf, size_t size)
 {
 	size_t count, out_len, i;
 
@@ -614,7 +615,8 @@ static int list_one(struct actx *a, const struct aent *e, void *arg)
 		return 0;
 	if (e->flags & XFS_ATTR_ROOT) {
 		/* The ACLs show under their Linux names to anyone... */
-		if (e->namelen == strlen(SGI_ACL_FILE) && !memcmp(e->name, SGI_ACL_FILE, e->namelen))
+		if (e->namelen == strlen(SGI_ACL_FILE) &&
+		    !memcmp(e->name, SGI_ACL_FILE, e->namelen))
 			ret = put_name(l, "system.posix_acl_access", (const uint8_t *)"", 0);
 		else if (e->namelen == strlen(SGI_ACL_DEFAULT) &&
 			 !memcmp(e->name, SGI_ACL_DEFAULT, e->namelen))

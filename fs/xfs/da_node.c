@@ -74,10 +74,10 @@ int bv_xfs_da_blk_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int whi
 	err = bv_xfs_bmap(fs, ip, which, dablk, &map);
 	if (err)
 		return err;
-	if (map.hole || map.unwritten) {
-		return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s fork block %" PRIu64 " is a hole", ip->ino,
-			which == BV_XFS_ATTR_FORK ? "attr" : "data", dablk);
-	}
+	if (map.hole || map.unwritten)
+		return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s fork block %" PRIu64
+				      " is a hole", ip->ino,
+				      which == BV_XFS_ATTR_FORK ? "attr" : "data", dablk);
 	err = bv_xfs_fsb_to_byte(fs, map.fsb, 1, &byte);
 	if (err)
 		return err;
@@ -93,8 +93,8 @@ int bv_xfs_da_blk_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int whi
 		err = bv_xfs_hdr3_check(fs, buf, len, 12, 40, byte >> 9, 16, 32, ip->ino);
 	if (err == -EBADMSG)
 		bv_xfs_badcsum(fs, "inode %" PRIu64 ": %s fork block %" PRIu64 " (daddr %" PRIu64
-			"): bad CRC", ip->ino, which == BV_XFS_ATTR_FORK ? "attr" : "data", dablk,
-			byte >> 9);
+			       "): bad CRC", ip->ino, which == BV_XFS_ATTR_FORK ? "attr" : "data",
+			       dablk, byte >> 9);
 	else if (err)
 		bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s fork block %" PRIu64 " (daddr %" PRIu64
 			"): header names another block, owner or filesystem", ip->ino,
@@ -139,13 +139,14 @@ int bv_xfs_da_find_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int wh
 		level = bv_be16(buf + NODE_LEVEL(crc));
 		if (level == 0 || level > XFS_DA_NODE_MAXDEPTH || (step > 0 && level != expect)) {
 bad_level:
-			return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s da block %" PRIu64 ": level %u where "
-				"%u was expected (a loop or a broken tree)", ip->ino, fork, blk,
-				level, expect);
+			return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s da block %" PRIu64
+					      ": level %u where %u was expected (a loop or a "
+					      "broken tree)", ip->ino, fork, blk, level, expect);
 		}
 		if (count == 0 || count > (len - NODE_ENTRIES(crc)) / NODE_ENTRY_SIZE) {
-			return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s da node %" PRIu64 ": count %u does not "
-				"fit the block", ip->ino, fork, blk, count);
+			return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s da node %" PRIu64
+					      ": count %u does not fit the block", ip->ino, fork,
+					      blk, count);
 		}
 		/* The first entry whose hashval (the largest hash below it) is >= HASH, else
 		 * the last, as the kernel's node lookup picks: duplicates of HASH may go on in
@@ -158,8 +159,8 @@ bad_level:
 		blk = bv_be32(e + (size_t)i * NODE_ENTRY_SIZE + 4);
 		expect = level - 1;
 	}
-	return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s dabtree deeper than %d levels", ip->ino, fork,
-		XFS_DA_NODE_MAXDEPTH);
+	return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s dabtree deeper than %d levels",
+			      ip->ino, fork, XFS_DA_NODE_MAXDEPTH);
 }
 
 int bv_xfs_da_next_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
@@ -177,12 +178,13 @@ int bv_xfs_da_next_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int wh
 	if (err)
 		return err;
 	/* Siblings are the same kind of block, and each names the one before it. */
-	if (bv_be16(buf + XFS_DA_BLKINFO_MAGIC) != magic || bv_be32(buf + XFS_DA_BLKINFO_BACK) != cur)
+	if (bv_be16(buf + XFS_DA_BLKINFO_MAGIC) != magic ||
+	    bv_be32(buf + XFS_DA_BLKINFO_BACK) != cur)
 		goto bad;
 	*next = forw;
 	return 0;
 bad:
-	return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s da block %" PRIu64 ": forw link to %" PRIu32
-		" does not lead to a sibling that links back", ip->ino,
-		which == BV_XFS_ATTR_FORK ? "attr" : "directory", cur, forw);
+	return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s da block %" PRIu64 ": forw link to %"
+			      PRIu32 " does not lead to a sibling that links back", ip->ino,
+			      which == BV_XFS_ATTR_FORK ? "attr" : "directory", cur, forw);
 }

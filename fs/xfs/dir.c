@@ -79,7 +79,8 @@ struct dctx {
 	uint64_t ndata;     /* directory blocks in the data space (from di_size) */
 	bool crc, ftype, ci;
 	uint8_t *buf;       /* one directory block */
-	uint64_t buf_db;    /* the data block in BUF, UINT64_MAX for none */
+	uint64_t buf_db;    /* the checked data block in BUF, UINT64_MAX for none */
+	bool buf_raw0;      /* BUF holds block 0 as read (header checked, entries not) */
 };
 
 /* One checked entry of a data block. NAME points into the block. */
@@ -254,8 +255,9 @@ static int data_read(struct dctx *d, uint64_t db, bool block, size_t *end)
 
 	if (!buf)
 		return -ENOMEM;
-	if (d->buf_db != db) {
+	if (d->buf_db != db && !(db == 0 && d->buf_raw0)) {
 		d->buf_db = UINT64_MAX;
+		d->buf_raw0 = false;
 		err = bv_xfs_da_blk_read(d->fs, d->dir, BV_XFS_DATA_FORK, db * d->fsbcount, buf,
 					 d->bsize, BV_XFS_HDR_DIR3);
 		if (err)
@@ -280,6 +282,7 @@ static int data_read(struct dctx *d, uint64_t db, bool block, size_t *end)
 	}
 	/* Checked once per read: later walks of the same buffer may trust it. */
 	if (d->buf_db != db) {
+		d->buf_raw0 = false;
 		err = data_walk(d, buf, *end, db, 0, NULL, NULL);
 		if (err)
 			return err;
@@ -302,6 +305,8 @@ static int dir_is_block(struct dctx *d)
 				 BV_XFS_HDR_DIR3);
 	if (err)
 		return err;
+	/* Kept for the data_read of block 0 that follows. */
+	d->buf_raw0 = true;
 	magic = bv_be32(buf);
 	if (magic == (d->crc ? XFS_DIR3_BLOCK_MAGIC : XFS_DIR2_BLOCK_MAGIC))
 		return 1;
