@@ -233,7 +233,7 @@ static XT_UNUSED uint64_t xt_db_ino(const char *img, const char *path)
 	unsigned long long ino = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "xfs_db -r -c 'path %s' -c 'inode' '%s' 2>/dev/null", path, img);
+	snprintf(cmd, sizeof(cmd), "xfs_db -r -c 'path /%s' -c 'inode' '%s' 2>/dev/null", path, img);
 	p = popen(cmd, "r");
 	if (!p)
 		return 0;
