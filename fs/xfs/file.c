@@ -22,8 +22,8 @@
 #define SL_OFFSET 4
 #define SL_BYTES 8
 #define SL_CRC 12
-#define SL_OWNER 16
-#define SL_UUID 24
+#define SL_UUID 16
+#define SL_OWNER 32
 #define SL_BLKNO 40
 #define XFS_SYMLINK_HDR_SIZE 56
 
