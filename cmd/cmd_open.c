@@ -29,7 +29,7 @@ int bv_cmd_open_image(const char *path, const struct bv_fs_opts *opts, struct bv
 	/* blkid first: it names what is there when it is not ext ("holds xfs"), which our
 	 * own superblock check could only call a bad magic number. */
 	err = bv_probe_source(s, &probe);
-	if (err == 0 && bv_probe_check_ext(&probe, path, bv_source_size(s), msg, sizeof(msg))) {
+	if (err == 0 && bv_probe_check_supported(&probe, path, bv_source_size(s), msg, sizeof(msg))) {
 		fprintf(stderr, "bootviewfs: %s\n", msg);
 		err = -EMEDIUMTYPE;
 		goto close_source;

@@ -94,7 +94,7 @@ static bool wants_help(int argc, char **argv, const char *help)
 	return false;
 }
 
-/* A bad command line of CMD: one line and where the help is (fs/cmd_usage.c). */
+/* A bad command line of CMD: one line and where the help is (cmd/cmd_usage.c). */
 static int usage_error(const char *cmd, const char *msg)
 {
 	bv_cmd_usage_error(cmd, "%s", msg);
@@ -206,7 +206,7 @@ int bv_cmd_probe(int argc, char **argv)
 		json_object_set_new(out, "uuid", json_string(probe.uuid));
 	if (probe.label[0])
 		json_object_set_new(out, "label", json_string(probe.label));
-	if (bv_probe_check_ext(&probe, argv[1], bv_source_size(src), msg, sizeof(msg)))
+	if (bv_probe_check_supported(&probe, argv[1], bv_source_size(src), msg, sizeof(msg)))
 		goto print;
 
 	err = bv_fs_open(src, NULL, &fs, msg, sizeof(msg));

@@ -1,4 +1,4 @@
-/* The server's sandbox (fs/sandbox.h): entered once, single-threaded, before the image is
+/* The server's sandbox (cmd/daemon/sandbox.h): entered once, single-threaded, before the image is
  * read. Each step either holds or fails the call; only Landlock may be missing.
  *
  * The seccomp list was derived by running the FUSE integration tests with

@@ -1,5 +1,5 @@
 /* The server: the only process that reads the image. It is confined before it reads a
- * byte of it (fs/sandbox.h), then opens the filesystem, checks --require, builds the
+ * byte of it (cmd/daemon/sandbox.h), then opens the filesystem, checks --require, builds the
  * --export tree, tells the keeper, and serves FUSE on the fd the keeper mounted. It exits
  * when the keeper says stop or goes away, or when the connection ends; it is never asked
  * to clean anything up: it holds nothing but memory and read-only fds. */
@@ -88,7 +88,7 @@ fail(struct server *s, const char *fmt, ...)
 }
 
 /* Everything but stdio, the socket, the source and the lock is the keeper's business, and
- * what is left open is all that write(2) can ever reach once confined (fs/sandbox.h). */
+ * what is left open is all that write(2) can ever reach once confined (cmd/daemon/sandbox.h). */
 static void fds_keep_only(const int *keep, unsigned n)
 {
 	for (int fd = 3; fd < 1024; fd++) {
@@ -119,7 +119,7 @@ static void fs_open(struct server *s, struct bv_source *src)
 		 * our superblock check could only name a bad magic number. Confined, the probe
 		 * may be refused what it asks of a device; the reader's sentence stands then. */
 		if (bv_probe_source(src, &probe) == 0 &&
-		    bv_probe_check_ext(&probe, name, bv_source_size(src), what, sizeof(what)))
+		    bv_probe_check_supported(&probe, name, bv_source_size(src), what, sizeof(what)))
 			fail(s, "%s", what);
 		/* The reader's sentence may already name the source. */
 		if (errbuf[0] && strstr(errbuf, name))

@@ -257,8 +257,8 @@ if create c6 >/tmp/c6.out 2>&1; then
 	must bootviewfs stop --state-dir "$b/bootviewfs"
 	sed 's/"ro"/"ro","discard"/' "$b/mounts.json" >/tmp/bad.json
 	bad_mounts option discard
-	sed 's/"Type":"ext4"/"Type":"xfs"/' "$b/mounts.json" >/tmp/bad.json
-	bad_mounts type xfs
+	sed 's/"Type":"ext4"/"Type":"btrfs"/' "$b/mounts.json" >/tmp/bad.json
+	bad_mounts type btrfs
 	sed 's/^\[\(.*\)\]$/[\1,\1]/' "$b/mounts.json" >/tmp/bad.json
 	bad_mounts count "2 mounts"
 	check "bad-mounts-delete" delete c6
