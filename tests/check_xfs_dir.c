@@ -281,8 +281,8 @@ START_TEST(test_xfs_ascii_ci_lookup)
 		bv_test_skip(__func__, "needs mkfs.xfs");
 		return;
 	}
-	snprintf(img, sizeof(img), "%s/xfs_ci.img", bv_test_tmpdir());
-	snprintf(proto, sizeof(proto), "%s/xfs_ci.proto", bv_test_tmpdir());
+	snprintf(img, sizeof(img), "%s/xda_ci.img", bv_test_tmpdir());
+	snprintf(proto, sizeof(proto), "%s/xda_ci.proto", bv_test_tmpdir());
 	f = fopen(proto, "w");
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "x\n0 0\nd--755 0 0\nMixedCase ---644 0 0 /dev/null\nbig d--755 0 0\n");

@@ -20,16 +20,17 @@
 
 #define XFX_UNUSED __attribute__((unused))
 
-/* The images: v5 with 4 KiB blocks; 1 KiB blocks with 64 KiB directory blocks (64 fs blocks
+/* The images (named xda_* in the shared scratch directory: other suites build xfs_*
+ * images with other contents there): v5 with 4 KiB blocks; 1 KiB blocks with 64 KiB directory blocks (64 fs blocks
  * per directory block, extents that split them); 1 KiB blocks and directory blocks (deep
  * dabtrees). The kernel here refuses v4 (CONFIG_XFS_SUPPORT_V4 off), so there is no v4
  * oracle. */
 static const struct {
 	const char *name, *opts;
 } xfx_images[] XFX_UNUSED = {
-	{ "xfs_v5", "" },
-	{ "xfs_dir64k", "-b size=1024 -n size=65536" },
-	{ "xfs_1k", "-b size=1024" },
+	{ "xda_v5", "" },
+	{ "xda_dir64k", "-b size=1024 -n size=65536" },
+	{ "xda_1k", "-b size=1024" },
 };
 #define XFX_NIMAGES 3
 
