@@ -17,6 +17,7 @@
 #ifndef BV_FS_XFS_PRIV_H
 #define BV_FS_XFS_PRIV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,14 @@ struct bv_xfs_sb {
 	uint64_t icount, ifree, fdblocks;
 	uint32_t rextsize;
 	uint64_t rblocks;
+	/* added by the core reader */
+	uint64_t rextents;
+	uint16_t inopblock;   /* inodes per block: blocksize >> inodelog */
+	uint8_t imax_pct;     /* max % of space for inodes (statfs's f_files) */
+	uint16_t logsectsize; /* log sector bytes (512 when sb_logsectsize is 0) */
+	uint32_t sunit, swidth; /* stripe unit/width, fs blocks */
+	bool ro_unknown;      /* unknown ro_compat bits: served anyway, we never write */
+	uint64_t rbmino, rsumino, uquotino, gquotino, pquotino; /* no name may lead here */
 };
 
 struct bv_xfs {
@@ -65,7 +74,31 @@ struct bv_xfs {
 	struct bv_xfs_sb sb;
 	bool skip_csum;
 	bool log_dirty;          /* served with norecovery */
+	atomic_uint corrupt_reports; /* corruption lines logged so far; capped */
 };
+
+/* ---- xfs.c ---- */
+
+/* Logs one line naming a corruption (capped per filesystem, so a broken image cannot flood
+ * the log) and returns ERR, so callers write `return bv_xfs_corrupt(fs, "inode %llu: ...")`.
+ * Say the inode or block in the message. Thread safe. */
+int bv_xfs_report(struct bv_xfs *fs, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define BV_XFS_MAX_REPORTS 64
+#define bv_xfs_corrupt(fs, ...) bv_xfs_report((fs), -EUCLEAN, __VA_ARGS__)
+#define bv_xfs_badcsum(fs, ...) bv_xfs_report((fs), -EBADMSG, __VA_ARGS__)
+
+/* ---- superblock.c ---- */
+
+/* Decodes and checks the primary superblock in BUF (LEN bytes, at least one sector: 512
+ * are enough to find the sector size, the CRC wants sb_sectsize) of a source of DEV_SIZE
+ * bytes into SB. -EMEDIUMTYPE (no sentence) when the magic is not XFSB; otherwise -EUCLEAN,
+ * -EBADMSG (CRC, unless SKIP_CSUM) or -EOPNOTSUPP with a sentence in ERRBUF. */
+int bv_xfs_sb_decode(const uint8_t *buf, size_t len, uint64_t dev_size, bool skip_csum,
+		     struct bv_xfs_sb *sb, char *errbuf, size_t errbuf_size);
+
+/* The feature names of SB as mkfs.xfs -N / xfs_info name them, space separated, into BUF. */
+void bv_xfs_sb_features(const struct bv_xfs_sb *sb, char *buf, size_t size);
 
 #define BV_XFS_DATA_FORK 0
 #define BV_XFS_ATTR_FORK 1
@@ -105,6 +138,10 @@ struct bv_xfs_inode {
 
 /* ---- inode.c ---- */
 
+/* Where inode INO lives: the fsblock holding it and its byte offset in that block. 0, or
+ * -EUCLEAN (not logged) when INO is outside the AGs. */
+int bv_xfs_ino_locate(const struct bv_xfs *fs, uint64_t ino, uint64_t *fsb, uint32_t *ioff);
+
 /* Reads inode INO (any enum bv_iget rule) into OUT: number checked against the AG
  * geometry, CRC (v5), magic, version, mode, fork formats and sizes that fit the inode,
  * extent counts that fit their fork. -ENOENT for a free inode (mode 0). */
@@ -128,6 +165,8 @@ struct bv_xfs_map {
 };
 
 /* Maps file block LBLK of fork WHICH (extents or btree format; -EINVAL for others).
+ * The answer always starts at LBLK: OUT->off == LBLK, and for a mapping FSB is the fs block
+ * holding LBLK itself (the extent trimmed at the front); LEN >= 1.
  * Every extent record and bmbt block is checked (CRC, magic, level, owner, key order,
  * extents inside the filesystem, no overlap); a btree deeper than the format allows or a
  * loop is -EUCLEAN. Bounded work per call: one root-to-leaf walk. */
@@ -148,7 +187,8 @@ int bv_xfs_da_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
 
 /* Checks a v5 self-describing header: CRC at CRC_OFF over LEN bytes, blkno (the block's
  * daddr, 512-byte units, of its first fs block), owner inode, meta uuid. On v4 does
- * nothing. -EBADMSG for a bad CRC (unless fs->skip_csum), -EUCLEAN for the rest. */
+ * nothing. -EBADMSG for a bad CRC (unless fs->skip_csum), -EUCLEAN for the rest. Logs
+ * nothing: the caller reports, naming the inode and block. */
 int bv_xfs_hdr3_check(const struct bv_xfs *fs, const uint8_t *buf, size_t len, size_t crc_off,
 		      size_t blkno_off, uint64_t daddr, size_t uuid_off, size_t owner_off,
 		      uint64_t owner);
@@ -167,6 +207,61 @@ ssize_t bv_xfs_xattr_list(struct bv_xfs *fs, const struct bv_xfs_inode *ip, char
 			  size_t size, bool trusted);
 ssize_t bv_xfs_xattr_get(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const char *name,
 			 void *buf, size_t size);
+
+/* ==== Directories and xattrs (branch xfs-dir: da_node.c, dir.c, attr.c) ==== */
+
+/* da block headers (struct xfs_da_blkinfo; xfs_da3_blkinfo on v5): byte offsets. Node,
+ * directory leaf and attr leaf blocks all start with one. */
+#define XFS_DA_NODE_MAGIC 0xfebe
+#define XFS_DA3_NODE_MAGIC 0x3ebe
+#define XFS_DA_BLKINFO_FORW 0
+#define XFS_DA_BLKINFO_BACK 4
+#define XFS_DA_BLKINFO_MAGIC 8      /* be16 */
+#define XFS_DA3_BLKINFO_CRC 12
+#define XFS_DA3_BLKINFO_BLKNO 16
+#define XFS_DA3_BLKINFO_UUID 32
+#define XFS_DA3_BLKINFO_OWNER 48
+#define XFS_DA_BLKINFO_SIZE 12
+#define XFS_DA3_BLKINFO_SIZE 56
+#define XFS_DA_NODE_MAXDEPTH 5      /* levels of a dabtree, leaves included */
+
+/* The dabtree hash of a name (xfs_da_hashname): each byte rotated in 7 bits at a time. */
+uint32_t bv_xfs_da_hashname(const uint8_t *name, size_t len);
+
+/* Which self-describing header a v5 block carries: the da3_blkinfo of node and leaf blocks,
+ * the xfs_dir3_blk_hdr of directory data and free blocks, the xfs_attr3_rmt_hdr of a
+ * remote attr value block. */
+enum bv_xfs_hdr_kind { BV_XFS_HDR_DA, BV_XFS_HDR_DIR3, BV_XFS_HDR_RMT };
+
+/* Reads the da block at fork block DABLK (LEN bytes: dirblksize or blocksize) of fork WHICH
+ * into BUF and, on v5, checks its header of kind KIND (CRC -EBADMSG; blkno, owner, uuid
+ * -EUCLEAN). The caller checks the magic. */
+int bv_xfs_da_blk_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+		       uint64_t dablk, uint8_t *buf, size_t len, enum bv_xfs_hdr_kind kind);
+
+/* Walks the dabtree of fork WHICH from ROOT down to a leaf: the leftmost (LEFTMOST) or the
+ * first whose hash range may hold HASH, as the kernel's node lookup picks. Node blocks are
+ * checked (header, magic, count, level from 1 to XFS_DA_NODE_MAXDEPTH and one less at each
+ * step, so a pointer loop is -EUCLEAN); the walk is at most XFS_DA_NODE_MAXDEPTH reads.
+ * Returns 0 with the leaf block (not a node, whatever its magic: the caller checks) in BUF
+ * and its fork block in *LEAF. */
+int bv_xfs_da_find_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+			uint64_t root, bool leftmost, uint32_t hash, uint8_t *buf, size_t len,
+			uint64_t *leaf);
+
+/* Follows the forw link of the leaf in BUF (fork block CUR): 0 and the next leaf in BUF
+ * and *NEXT (its back link checked to be CUR, so the chain cannot loop), 1 at the end of
+ * the chain, or -errno. Callers bound the number of steps as well. */
+int bv_xfs_da_next_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+			uint64_t cur, uint8_t *buf, size_t len, uint64_t *next);
+
+/* True when INO could name an inode of this filesystem: not 0, its AG and block inside. */
+bool bv_xfs_ino_plausible(const struct bv_xfs_sb *sb, uint64_t ino);
+
+/* The most fork blocks a walk of IP's dabtree leaves may visit: a bound for chain walks. */
+uint64_t bv_xfs_da_max_blocks(const struct bv_xfs *fs, const struct bv_xfs_inode *ip);
+
+/* ==== end of the xfs-dir section ==== */
 
 /* ---- file.c ---- */
 ssize_t bv_xfs_file_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, void *buf,

@@ -1,0 +1,346 @@
+/* Fork block mapping: the extent list kept in the inode and the bmbt btree of any depth.
+ *
+ * A bmbt extent record is 128 bits, big-endian: the unwritten flag (1 bit), startoff (54,
+ * file block), startblock (52, fsblock: AG number in the high bits) and blockcount (21).
+ * A btree's root is a bmdr block in the inode fork (level, numrecs, then keys and pointers
+ * laid out for as many slots as the fork holds); below it are long-format btree blocks
+ * (BMA3 with a v5 self-describing header, BMAP on v4) whose level goes down by exactly
+ * one per step, so a walk ends after at most BV_XFS_BM_MAXLEVELS blocks and a loop in the
+ * pointers is caught as a level mismatch. Nothing recurses.
+ *
+ * Every node and leaf a walk meets is checked whole before its binary search: record
+ * counts against the block, keys strictly increasing, records sorted and not overlapping,
+ * each extent inside one AG of the filesystem, and all of a child's keys inside the range
+ * its parent gave it. (A child's first key is not required to equal its parent's key,
+ * which the kernel keeps exact; a smaller answer would only make a hole look shorter.)
+ */
+#include "fs/xfs/xfs_priv.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "util/le.h"
+
+#define XFS_BMAP_MAGIC 0x424d4150u  /* "BMAP" (v4) */
+#define XFS_BMAP_CRC_MAGIC 0x424d4133u /* "BMA3" (v5) */
+
+/* struct xfs_btree_block, long form. */
+#define BB_MAGIC 0
+#define BB_LEVEL 4
+#define BB_NUMRECS 6
+#define BB_BLKNO 24
+#define BB_UUID 40
+#define BB_OWNER 56
+#define BB_CRC 64
+#define XFS_BTREE_LBLOCK_LEN 24
+#define XFS_BTREE_LBLOCK_CRC_LEN 72
+
+#define XFS_BMDR_HDR_SIZE 4
+#define XFS_BMBT_REC_SIZE 16
+#define XFS_BMBT_KEY_SIZE 8
+#define XFS_BMBT_PTR_SIZE 8
+
+/* The deepest bmbt the kernel can build (its computed m_bm_maxlevels stays below this for
+ * any geometry: with two records per node, 2^64 extents need far fewer levels). */
+#define BV_XFS_BM_MAXLEVELS 9
+
+#define STARTOFF_MAX ((1ull << 54) - 1)
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+int bv_xfs_fsb_to_byte(const struct bv_xfs *fs, uint64_t fsb, uint64_t count, uint64_t *byte)
+{
+	const struct bv_xfs_sb *sb = &fs->sb;
+	uint64_t agno = fsb >> sb->agblklog;
+	uint64_t agbno = fsb & ((1ull << sb->agblklog) - 1);
+	uint64_t blk;
+
+	if (count == 0 || agno >= sb->agcount || agbno >= sb->agblocks ||
+	    count > sb->agblocks - agbno)
+		return -EUCLEAN;
+	blk = agno * sb->agblocks + agbno;
+	if (blk >= sb->dblocks || count > sb->dblocks - blk)
+		return -EUCLEAN;
+	*byte = blk << sb->blocklog; /* < 2^63: checked at open */
+	return 0;
+}
+
+struct bmbt_rec {
+	uint64_t startoff, startblock, blockcount;
+	bool unwritten;
+};
+
+static void rec_decode(const uint8_t *p, struct bmbt_rec *r)
+{
+	uint64_t l0 = bv_be64(p), l1 = bv_be64(p + 8);
+
+	r->unwritten = l0 >> 63;
+	r->startoff = (l0 & ((1ull << 63) - 1)) >> 9;
+	r->startblock = ((l0 & 0x1ff) << 43) | (l1 >> 21);
+	r->blockcount = l1 & ((1ull << 21) - 1);
+}
+
+/* Checks the NREC records at RECS: each non-empty, inside the filesystem, sorted without
+ * overlap, and within [LO, HI) in file blocks. WHERE names the block for the report. */
+static int recs_check(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const uint8_t *recs,
+		      size_t nrec, uint64_t lo, uint64_t hi, const char *where, uint64_t blk)
+{
+	uint64_t next = lo, byte;
+	struct bmbt_rec r;
+
+	for (size_t i = 0; i < nrec; i++) {
+		const char *why = NULL;
+
+		rec_decode(recs + i * XFS_BMBT_REC_SIZE, &r);
+		if (r.blockcount == 0)
+			why = "an empty extent";
+		else if (r.startoff < next)
+			why = "extents out of order or overlapping";
+		else if (r.blockcount > STARTOFF_MAX + 1 - r.startoff || r.startoff + r.blockcount > hi)
+			why = "an extent past the range its parent gives";
+		else if (bv_xfs_fsb_to_byte(fs, r.startblock, r.blockcount, &byte))
+			why = "an extent outside the filesystem";
+		if (why)
+			return bv_xfs_corrupt(fs,
+					      "inode %" PRIu64 ": %s %" PRIu64 ": record %zu: %s "
+					      "(startoff %" PRIu64 ", startblock %" PRIu64
+					      ", blockcount %" PRIu64 ")",
+					      ip->ino, where, blk, i, why, r.startoff, r.startblock,
+					      r.blockcount);
+		next = r.startoff + r.blockcount;
+	}
+	return 0;
+}
+
+/* Answers LBLK from the checked, sorted records at RECS (NREC of them), the next mapped
+ * block beyond them being NEXT_KEY (UINT64_MAX for none known). */
+static void recs_lookup(const uint8_t *recs, size_t nrec, uint64_t lblk, uint64_t next_key,
+			struct bv_xfs_map *out)
+{
+	size_t lo = 0, hi = nrec; /* the first record starting past LBLK is in [lo, hi] */
+	struct bmbt_rec r;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		rec_decode(recs + mid * XFS_BMBT_REC_SIZE, &r);
+		if (r.startoff <= lblk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memset(out, 0, sizeof(*out));
+	out->off = lblk;
+	if (lo > 0) {
+		rec_decode(recs + (lo - 1) * XFS_BMBT_REC_SIZE, &r);
+		if (lblk < r.startoff + r.blockcount) {
+			out->fsb = r.startblock + (lblk - r.startoff);
+			out->len = r.startoff + r.blockcount - lblk;
+			out->unwritten = r.unwritten;
+			return;
+		}
+	}
+	if (lo < nrec) {
+		rec_decode(recs + lo * XFS_BMBT_REC_SIZE, &r);
+		next_key = min_u64(next_key, r.startoff);
+	}
+	out->hole = true;
+	out->len = next_key == UINT64_MAX ? UINT64_MAX - lblk : next_key - lblk;
+}
+
+/* Checks the keys of a node (NREC of them at KEYS): strictly increasing, inside [LO, HI).
+ * Picks the child for LBLK: *IDX is the last key <= LBLK, or -1 when LBLK lies before
+ * the first key (a hole up to it). */
+static int keys_check(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const uint8_t *keys,
+		      size_t nrec, uint64_t lo, uint64_t hi, const char *where, uint64_t blk)
+{
+	uint64_t prev = 0;
+
+	for (size_t i = 0; i < nrec; i++) {
+		uint64_t k = bv_be64(keys + i * XFS_BMBT_KEY_SIZE);
+
+		if (k > STARTOFF_MAX || k < lo || k >= hi || (i > 0 && k <= prev))
+			return bv_xfs_corrupt(fs,
+					      "inode %" PRIu64 ": %s %" PRIu64 ": key %zu (%" PRIu64
+					      ") out of order or out of range",
+					      ip->ino, where, blk, i, k);
+		prev = k;
+	}
+	return 0;
+}
+
+static long keys_find(const uint8_t *keys, size_t nrec, uint64_t lblk)
+{
+	size_t lo = 0, hi = nrec;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (bv_be64(keys + mid * XFS_BMBT_KEY_SIZE) <= lblk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (long)lo - 1;
+}
+
+int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uint64_t lblk,
+		struct bv_xfs_map *out)
+{
+	const struct bv_xfs_sb *sb = &fs->sb;
+	uint8_t format = which == BV_XFS_ATTR_FORK ? ip->aformat : ip->format;
+	uint64_t nextents = which == BV_XFS_ATTR_FORK ? ip->anextents : ip->nextents;
+	const size_t hdr = sb->crc ? XFS_BTREE_LBLOCK_CRC_LEN : XFS_BTREE_LBLOCK_LEN;
+	const size_t blk_slots = (sb->blocksize - hdr) / XFS_BMBT_REC_SIZE;
+	struct bv_cache_ref ref = { 0 };
+	const uint8_t *fork, *keys, *ptrs;
+	uint64_t lo = 0, hi = UINT64_MAX, next_key = UINT64_MAX, ptr;
+	size_t flen, nrec, slots;
+	unsigned level;
+	long idx;
+	int err;
+
+	if (which != BV_XFS_DATA_FORK && which != BV_XFS_ATTR_FORK)
+		return -EINVAL;
+	if (format != BV_XFS_FMT_EXTENTS && format != BV_XFS_FMT_BTREE)
+		return -EINVAL;
+	if (format == BV_XFS_FMT_EXTENTS && nextents == 0) {
+		/* No fork bytes needed: all one hole. */
+		memset(out, 0, sizeof(*out));
+		out->off = lblk;
+		out->hole = true;
+		out->len = UINT64_MAX - lblk;
+		return lblk == UINT64_MAX ? -EINVAL : 0;
+	}
+	if (lblk > STARTOFF_MAX) {
+		/* Beyond what any record can address: a hole to the end. */
+		memset(out, 0, sizeof(*out));
+		out->off = lblk;
+		out->hole = true;
+		out->len = UINT64_MAX - lblk;
+		return lblk == UINT64_MAX ? -EINVAL : 0;
+	}
+	err = bv_xfs_fork_bytes(fs, ip, which, &ref, &fork, &flen);
+	if (err)
+		return err == -ENODATA ? -EINVAL : err;
+
+	if (format == BV_XFS_FMT_EXTENTS) {
+		/* inode.c checked that NEXTENTS records fit in the fork. */
+		err = recs_check(fs, ip, fork, (size_t)nextents, 0, STARTOFF_MAX + 1,
+				 "extent list in inode", ip->ino);
+		if (!err)
+			recs_lookup(fork, (size_t)nextents, lblk, UINT64_MAX, out);
+		bv_cache_put(fs->cache, &ref);
+		return err;
+	}
+
+	/* The root: a bmdr block in the fork, its slots laid out for the fork's size. */
+	level = bv_be16(fork);
+	nrec = bv_be16(fork + 2);
+	slots = (flen - XFS_BMDR_HDR_SIZE) / (XFS_BMBT_KEY_SIZE + XFS_BMBT_PTR_SIZE);
+	if (level == 0 || level > BV_XFS_BM_MAXLEVELS || nrec == 0 || nrec > slots) {
+		bv_cache_put(fs->cache, &ref);
+		return bv_xfs_corrupt(fs, "inode %" PRIu64 ": bad bmbt root (level %u, %zu records)",
+				      ip->ino, level, nrec);
+	}
+	keys = fork + XFS_BMDR_HDR_SIZE;
+	ptrs = keys + slots * XFS_BMBT_KEY_SIZE;
+	err = keys_check(fs, ip, keys, nrec, 0, STARTOFF_MAX + 1, "bmbt root in inode", ip->ino);
+	if (err) {
+		bv_cache_put(fs->cache, &ref);
+		return err;
+	}
+
+	/* Walk down: each step keeps [LO, HI), the file blocks the chosen child may hold,
+	 * and NEXT_KEY, the first mapped block after that child (where a hole ends). */
+	for (;;) {
+		uint64_t byte, blk;
+		const uint8_t *b;
+		unsigned want = level - 1;
+
+		idx = keys_find(keys, nrec, lblk);
+		if (idx < 0) {
+			/* Before the first key: a hole up to it. */
+			uint64_t k = bv_be64(keys);
+
+			bv_cache_put(fs->cache, &ref);
+			memset(out, 0, sizeof(*out));
+			out->off = lblk;
+			out->hole = true;
+			out->len = k - lblk;
+			return 0;
+		}
+		lo = bv_be64(keys + (size_t)idx * XFS_BMBT_KEY_SIZE);
+		if ((size_t)idx + 1 < nrec) {
+			hi = bv_be64(keys + ((size_t)idx + 1) * XFS_BMBT_KEY_SIZE);
+			next_key = hi;
+		}
+		ptr = bv_be64(ptrs + (size_t)idx * XFS_BMBT_PTR_SIZE);
+		bv_cache_put(fs->cache, &ref);
+
+		if (bv_xfs_fsb_to_byte(fs, ptr, 1, &byte))
+			return bv_xfs_corrupt(fs,
+					      "inode %" PRIu64 ": bmbt pointer %" PRIu64
+					      " outside the filesystem",
+					      ip->ino, ptr);
+		blk = byte >> sb->blocklog;
+		err = bv_cache_get(fs->cache, blk, &ref);
+		if (err)
+			return err;
+		b = ref.data;
+		if (bv_be32(b + BB_MAGIC) != (sb->crc ? XFS_BMAP_CRC_MAGIC : XFS_BMAP_MAGIC)) {
+			err = bv_xfs_corrupt(fs, "inode %" PRIu64 ": bmbt block %" PRIu64 ": bad magic",
+					     ip->ino, ptr);
+			goto out_put;
+		}
+		err = bv_xfs_hdr3_check(fs, b, sb->blocksize, BB_CRC, BB_BLKNO, byte >> 9, BB_UUID,
+					BB_OWNER, ip->ino);
+		if (err) {
+			bv_xfs_report(fs, err, "inode %" PRIu64 ": bmbt block %" PRIu64 ": %s",
+				      ip->ino, ptr,
+				      err == -EBADMSG ? "bad CRC" : "bad block header");
+			goto out_put;
+		}
+		level = bv_be16(b + BB_LEVEL);
+		nrec = bv_be16(b + BB_NUMRECS);
+		if (level != want) {
+			/* Levels go down by one: this is also what makes a loop impossible. */
+			err = bv_xfs_corrupt(fs,
+					     "inode %" PRIu64 ": bmbt block %" PRIu64
+					     ": level %u where %u was expected (a loop?)",
+					     ip->ino, ptr, level, want);
+			goto out_put;
+		}
+		if (nrec == 0 || nrec > blk_slots) {
+			err = bv_xfs_corrupt(fs,
+					     "inode %" PRIu64 ": bmbt block %" PRIu64
+					     ": bad record count %zu",
+					     ip->ino, ptr, nrec);
+			goto out_put;
+		}
+		if (level == 0) {
+			const uint8_t *recs = b + hdr;
+
+			err = recs_check(fs, ip, recs, nrec, lo, hi, "bmbt leaf", ptr);
+			if (err)
+				goto out_put;
+			recs_lookup(recs, nrec, lblk, next_key, out);
+			bv_cache_put(fs->cache, &ref);
+			return 0;
+		}
+		slots = blk_slots;
+		keys = b + hdr;
+		ptrs = keys + slots * XFS_BMBT_KEY_SIZE;
+		err = keys_check(fs, ip, keys, nrec, lo, hi, "bmbt node", ptr);
+		if (err)
+			goto out_put;
+	}
+
+out_put:
+	bv_cache_put(fs->cache, &ref);
+	return err;
+}
