@@ -159,7 +159,9 @@ static void put_name(const char *name, size_t len, bool tty)
 static const char probe_help[] =
 	"Usage: bootviewfs probe SOURCE\n"
 	"Prints what SOURCE holds as one JSON object: type, uuid, label, size, block size,\n"
-	"features, journal state, and whether bootviewfs can serve it (\"supported\").\n"
+	"features, journal (or xfs log) state, and whether bootviewfs can serve it with\n"
+	"the default options (\"supported\"; when false, \"error\" says why, and one it could\n"
+	"serve with -o norecovery, a dirty xfs log, still shows its facts).\n"
 	"Exit status: 0 supported, 1 not supported or unreadable, 2 bad command line.\n";
 
 static json_t *features_json(struct bv_fs_info *info)
@@ -213,7 +215,10 @@ int bv_cmd_probe(int argc, char **argv)
 	if (err) {
 		if (!msg[0])
 			snprintf(msg, sizeof(msg), "%s", strerror(-err));
-		goto print;
+		/* Not servable as it is, but perhaps with -o norecovery (a dirty xfs log): the
+		 * facts are still worth showing, with supported false and the reason. */
+		if (bv_fs_open(src, &(struct bv_fs_opts){ .no_recovery = true }, &fs, NULL, 0))
+			goto print;
 	}
 	bv_fs_info_get(fs, &info);
 	/* Our own reading of the superblock wins over blkid's: it is what we serve. */
@@ -232,7 +237,8 @@ int bv_cmd_probe(int argc, char **argv)
 	json_object_set_new(out, "journal", json_string(info.journal_state));
 	json_object_set_new(out, "journal_replayed_blocks",
 			    json_integer(info.journal_replayed_blocks));
-	status = BV_EXIT_OK;
+	if (!err)
+		status = BV_EXIT_OK;
 
 print:
 	json_object_set_new(out, "supported", json_boolean(status == BV_EXIT_OK));
