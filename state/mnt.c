@@ -211,6 +211,30 @@ int bv_mnt_conn_abort(unsigned conn)
 	return err;
 }
 
+int bv_mnt_conn_dir_open(unsigned conn)
+{
+	char path[64];
+	int fd;
+
+	fusectl_ensure();
+	snprintf(path, sizeof(path), FUSE_CONNECTIONS "/%u", conn);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+int bv_mnt_conn_dir_abort(int dirfd)
+{
+	int fd, err = 0;
+
+	fd = openat(dirfd, "abort", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 int bv_mnt_conn_open(unsigned conn)
 {
 	char path[64];

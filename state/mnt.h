@@ -36,6 +36,15 @@ int bv_mnt_detach(const char *mountpoint);
  * Returns 0 or -errno. */
 int bv_mnt_conn_abort(unsigned conn);
 
+/* The directory of FUSE connection CONN in fusectl (an O_PATH fd), for
+ * bv_mnt_conn_dir_abort: unlike the number, it never names a later connection (a new
+ * connection is a new directory; the files of a removed one abort nothing). Returns the
+ * fd or -errno. */
+int bv_mnt_conn_dir_open(unsigned conn);
+
+/* Aborts the connection whose fusectl directory is DIRFD. Returns 0 or -errno. */
+int bv_mnt_conn_dir_abort(int dirfd);
+
 /* A handle on FUSE connection CONN itself, not on its number: an fd of its fusectl
  * "waiting" file (mounting fusectl first when root and it is missing). Connection numbers
  * are the superblocks' device minors, which the kernel hands out again, lowest first, as

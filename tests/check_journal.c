@@ -1013,7 +1013,7 @@ START_TEST(test_journal_corpus_images_open_or_refuse)
 	int seen = 0;
 
 	if (!dir) {
-		bv_test_skip(__func__, "no e2fsprogs corpus");
+		bv_test_skip(__func__, bv_test_corpus_missing());
 		return;
 	}
 	d = opendir(dir);

@@ -480,7 +480,7 @@ START_TEST(test_corpus_walk_returns_cleanly)
 	FILE *ls;
 
 	if (!dir) {
-		bv_test_skip("test_corpus_walk_returns_cleanly", "no e2fsprogs corpus");
+		bv_test_skip("test_corpus_walk_returns_cleanly", bv_test_corpus_missing());
 		return;
 	}
 	snprintf(cmd, sizeof(cmd), "ls '%s' | grep image", dir);

@@ -364,7 +364,7 @@ START_TEST(test_probe_corpus_probes_or_refuses_cleanly)
 	DIR *d;
 
 	if (!dir) {
-		bv_test_skip(__func__, "no e2fsprogs corpus (set BV_CORPUS)");
+		bv_test_skip(__func__, bv_test_corpus_missing());
 		return;
 	}
 	d = opendir(dir);

@@ -982,7 +982,7 @@ START_TEST(test_xattr_corpus_answers_or_refuses)
 	FILE *ls;
 
 	if (!dir) {
-		bv_test_skip(__func__, "no e2fsprogs corpus");
+		bv_test_skip(__func__, bv_test_corpus_missing());
 		return;
 	}
 	snprintf(cmd, sizeof(cmd), "ls '%s' | grep image", dir);

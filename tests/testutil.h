@@ -70,8 +70,11 @@ long long bv_test_debugfs_num(const char *img, const char *req, const char *key)
 /* The inode number of PATH in IMG, as debugfs's stat says; fails the test if there is none. */
 uint32_t bv_test_debugfs_ino(const char *img, const char *path);
 
-/* The e2fsprogs corpus directory (BV_CORPUS, else ../shared/corpus/e2fsprogs), or NULL. */
+/* The e2fsprogs corpus directory (BV_CORPUS, else ../shared/corpus/e2fsprogs, else the one
+ * scripts/fetch-corpus.sh fetched into build/), or NULL; bv_test_corpus_missing() then
+ * says why and how to fetch it, for the SKIP line. Run from the top of the tree. */
 const char *bv_test_corpus_dir(void);
+const char *bv_test_corpus_missing(void);
 
 struct bv_ext4;
 

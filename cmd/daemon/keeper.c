@@ -55,6 +55,8 @@
 /* After "stop", how long the server gets to exit before it is killed (it only has to
  * _exit: it holds nothing that needs flushing). */
 #define BV_KEEPER_STOP_GRACE_MS 2000
+/* After SIGKILL, how long before a server still there is taken as stuck in the kernel. */
+#define BV_KEEPER_KILL_WAIT_MS 500
 
 /* Copies an untrusted string into a field, cut at the field's size. */
 static void field_set(char *dst, size_t size, const char *src)
@@ -203,7 +205,10 @@ static int server_start(struct keeper *k)
 	return 0;
 }
 
-/* Waits up to TIMEOUT_MS for the server to exit, then kills it; reaps it. */
+/* Waits up to TIMEOUT_MS for the server to exit, then kills it; reaps it. A server that
+ * outlives SIGKILL (stuck in the kernel on a device that does not answer) has its FUSE
+ * connection aborted and is left behind, as failed (server_stuck): it ends, and closes
+ * the device, when the device answers; init reaps it. A stop stays bounded. */
 static void server_end(struct keeper *k, int timeout_ms)
 {
 	struct pollfd p = { .fd = k->server_pidfd, .events = POLLIN };
@@ -215,6 +220,32 @@ static void server_end(struct keeper *k, int timeout_ms)
 	if (!(p.revents & POLLIN)) {
 		bv_warn("the server did not exit in %d ms: killing it", timeout_ms);
 		syscall(SYS_pidfd_send_signal, k->server_pidfd, SIGKILL, NULL, 0);
+		/* A server killed while reading a device that does not answer (a suspended dm
+		 * device queues its I/O) cannot finish exiting: its last close of the device
+		 * waits for those reads. Its readers must not wait with it: abort the
+		 * connection, which fails their requests at once. */
+		p.revents = 0;
+		while (poll(&p, 1, BV_KEEPER_KILL_WAIT_MS) < 0 && errno == EINTR)
+			;
+		if (!(p.revents & POLLIN) && k->conn_dir >= 0) {
+			int err = bv_mnt_conn_dir_abort(k->conn_dir);
+
+			bv_warn("the server (pid %d) is still there %d ms after SIGKILL: it waits "
+				"for the source (a suspended device?) and ends when that read does; "
+				"FUSE connection %u %s",
+				(int)k->server, BV_KEEPER_KILL_WAIT_MS, k->conn,
+				err ? strerror(-err) : "aborted: its readers get an error");
+			p.revents = 0;
+			while (poll(&p, 1, BV_KEEPER_KILL_WAIT_MS) < 0 && errno == EINTR)
+				;
+		}
+		if (!(p.revents & POLLIN)) {
+			k->server_stuck = true;
+			k->server_exited = true; /* nothing more to wait for here */
+			bv_keeper_fail(k, "the server (pid %d) did not end: it still holds %s "
+				       "open, until its read of it ends", (int)k->server, k->src_abs);
+			return;
+		}
 	}
 	while (waitpid(k->server, &k->server_status, 0) < 0 && errno == EINTR)
 		;
@@ -444,6 +475,10 @@ static void stop_begin(struct keeper *k, const char *why)
 	k->stopping = true;
 	if (k->ready)
 		bv_keeper_state_set(k, BV_STATE_STOPPING, NULL);
+	/* A handle on the connection while the mount still shows it is ours: server_end
+	 * may have to abort it after the unmount, when its number may be another's. */
+	if (k->mounted && k->conn_dir < 0 && bv_keeper_mount_present(k))
+		k->conn_dir = bv_mnt_conn_dir_open(k->conn);
 	/* Unmount first: the server's requests in flight then fail rather than a client
 	 * seeing a dead connection at a mountpoint. */
 	bv_keeper_unmount(k);
@@ -576,6 +611,7 @@ int bv_keeper_run(struct bv_mount_cmd *mc, int ready_pipe)
 	struct keeper k = { .mc = mc, .dfd = -1, .lock_fd = -1, .control_fd = -1, .sig_fd = -1,
 			    .ready_pipe = ready_pipe, .log = { .fd = -1, .dfd = -1 },
 			    .mnt_fd = -1, .premounted_fd = -1, .parent_fd = -1, .conn_fd = -1,
+			    .conn_dir = -1,
 			    .server_pidfd = -1, .chan = -1, .errpipe = -1, .ready_chan = -1,
 			    .ready_ev = { -1, -1 } };
 	int keep[3] = { mc->ready_fd, ready_pipe, bv_keeper_premounted_fd(mc->mountpoint) };
@@ -671,7 +707,8 @@ out:
 	bv_log_set_sink(NULL, NULL);
 	bv_logfile_close(&k.log);
 	for (int *fd = (int[]){ k.sig_fd, k.chan, k.errpipe, k.server_pidfd, k.mnt_fd,
-				k.parent_fd, k.ready_ev[0], k.ready_ev[1], k.premounted_fd, k.conn_fd, -2 };
+				k.parent_fd, k.ready_ev[0], k.ready_ev[1], k.premounted_fd, k.conn_fd,
+				k.conn_dir, -2 };
 	     *fd != -2; fd++)
 		if (*fd >= 0)
 			close(*fd);

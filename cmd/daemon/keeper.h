@@ -35,6 +35,7 @@ struct keeper {
 	int conn_fd;             /* our FUSE connection's handle (bv_mnt_conn_open), or -1 */
 	unsigned conn;           /* its number, the minor of our superblock's device */
 	bool conn_asked, conn_gone; /* the handle answers once: its answer */
+	int conn_dir;            /* its fusectl directory, taken at stop (bv_mnt_conn_dir_open), or -1 */
 
 	/* the source */
 	struct bv_mount_spec *spec; /* what --mounts-json said; mc->source points into it */
@@ -45,6 +46,7 @@ struct keeper {
 	pid_t server;
 	int server_pidfd, chan, errpipe;
 	bool server_exited, opened, serving, ready, stopping;
+	bool server_stuck;       /* killed, yet not gone: left behind (server_end) */
 	int64_t stop_deadline;   /* when a server told to stop is killed */
 	int server_status;
 	uint64_t root_ino;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -49,6 +50,8 @@ struct scratch {
 	size_t size;
 	char *buf;
 	struct fuse_bufvec *vec;     /* BV_FUSE_SPLICE_RUNS entries, for spliced READ replies */
+	int pipe[2];                 /* a spliced READ reply's data, when has_pipe */
+	bool has_pipe;
 };
 
 /* A spliced READ reply is at most this many runs (extents or holes); a more fragmented
@@ -72,6 +75,10 @@ static void scratch_free(void *p)
 
 	if (!s)
 		return;
+	if (s->has_pipe) {
+		close(s->pipe[0]);
+		close(s->pipe[1]);
+	}
 	free(s->buf);
 	free(s->vec);
 	free(s);
@@ -500,20 +507,101 @@ fail:
 	return NULL;
 }
 
+/* The calling thread's pipe for READ data, made on first use: 0, or -errno (-EOPNOTSUPP
+ * when it cannot hold a whole reply, e.g. past the user's pipe-user-pages-soft). Both ends
+ * are non-blocking: a full pipe is EAGAIN, never a worker stuck. */
+static int reply_pipe_get(struct scratch *s)
+{
+	if (s->has_pipe)
+		return 0;
+	if (pipe2(s->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return -errno;
+	if (fcntl(s->pipe[0], F_SETPIPE_SZ, BV_FUSE_SPLICE_PIPE) < (int)BV_FUSE_SPLICE_PIPE) {
+		close(s->pipe[0]);
+		close(s->pipe[1]);
+		return -EOPNOTSUPP;
+	}
+	s->has_pipe = true;
+	return 0;
+}
+
+/* Throws the pipe away with whatever it holds; the next READ makes a new one. */
+static void reply_pipe_drop(struct scratch *s)
+{
+	close(s->pipe[0]);
+	close(s->pipe[1]);
+	s->has_pipe = false;
+}
+
+/* Moves the LEN bytes of run B into pipe end FD: 0, -E2BIG (the pipe is full: copy
+ * instead), or the source's -errno. A short splice followed by an error is that error:
+ * the reply is all or nothing. */
+static int run_to_pipe(int fd, const struct fuse_buf *b)
+{
+	loff_t pos = (loff_t)b->pos;
+	size_t left = b->size;
+	ssize_t n;
+
+	while (left) {
+		if (b->flags & FUSE_BUF_IS_FD)
+			n = splice(b->fd, &pos, fd, NULL, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		else
+			n = write(fd, (const char *)b->mem + (b->size - left), left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? -E2BIG : -errno;
+		if (n == 0)
+			return -EIO; /* the device ends before the filesystem does */
+		left -= (size_t)n;
+	}
+	return 0;
+}
+
 /* Answers a READ by splicing. Returns 0 once replied, or -errno with nothing sent
- * (-EOPNOTSUPP or -E2BIG mean "copy instead"). */
+ * (-EOPNOTSUPP or -E2BIG mean "copy instead").
+ *
+ * The source's data goes into a pipe of our own first, and libfuse moves that pipe's
+ * pages on (pipe to pipe to /dev/fuse: no copy). Handing libfuse the source's ranges
+ * directly would be one splice less, but libfuse then meets a failing source alone: it
+ * answers EIO without telling us (nothing to log), and when the first part of a reply
+ * came from the device's page cache and the rest fails, it sends the part it got, which
+ * the kernel takes for end of file (the reader sees a short file, and the inode's size
+ * shrinks until it is forgotten). Seen with dm-flakey: scripts/vm/failing-source.sh. */
 static int read_splice(struct bv_fuse *bf, fuse_req_t req, const struct bv_inode *inode,
 		       size_t size, uint64_t off)
 {
+	struct fuse_bufvec pv = FUSE_BUFVEC_INIT(0);
+	struct pollfd left = { .events = POLLIN };
 	struct fuse_bufvec *v;
+	struct scratch *s;
 	int err = 0;
 
 	v = runs_get(bf, inode, size, off, &err);
 	if (!v)
 		return err;
-	atomic_fetch_add(&bf->read_bytes, fuse_buf_size(v));
+	s = scratch_self(bf); /* runs_get made it */
+	err = reply_pipe_get(s);
+	if (err)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < v->count; i++) {
+		err = run_to_pipe(s->pipe[1], &v->buf[i]);
+		if (err) {
+			reply_pipe_drop(s);
+			return err;
+		}
+	}
+	pv.buf[0].size = fuse_buf_size(v);
+	pv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_RETRY;
+	pv.buf[0].fd = s->pipe[0];
+	atomic_fetch_add(&bf->read_bytes, pv.buf[0].size);
 	/* An error here was already answered (or the request is gone): nothing to add. */
-	fuse_reply_data(req, v, 0);
+	fuse_reply_data(req, &pv, 0);
+	/* libfuse empties the pipe unless sending failed early; bytes left there must never
+	 * start the next reply. */
+	left.fd = s->pipe[0];
+	if (poll(&left, 1, 0) != 0)
+		reply_pipe_drop(s);
 	return 0;
 }
 

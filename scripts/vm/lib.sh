@@ -33,15 +33,28 @@ must() {
 }
 
 # wait_until SECONDS CMD...: polls CMD every 0.1 s; 0 once it succeeds, 1 at the deadline.
+# CMD is always tried once, so `wait_until 0 CMD` is CMD now.
 wait_until() {
 	local n=$(($1 * 10))
 	shift
-	while [ $n -gt 0 ]; do
-		"$@" && return 0
+	while ! "$@"; do
+		[ $n -gt 0 ] || return 1
 		sleep 0.1
 		n=$((n - 1))
 	done
-	return 1
+}
+
+# Milliseconds since boot, from /proc/uptime (busybox date has no %N everywhere).
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+
+# PIDs of every bootviewfs process (keeper and server), one a line. By comm, not exe: a
+# process on its way out (a server stuck closing a suspended device) has no exe any more.
+bv_pids() {
+	local p c
+	for p in /proc/[0-9]*; do
+		c=$(cat "$p/comm" 2>/dev/null) || continue
+		[ "$c" = bootviewfs ] && echo "${p#/proc/}"
+	done
 }
 
 # --- devices, mounts and trees --------------------------------------------------------
@@ -63,6 +76,9 @@ holders() {
 }
 
 no_holders() { [ -z "$(holders "$1")" ]; }
+
+# Any FUSE mount at all (fusectl aside), in this mount namespace.
+fuse_mounted() { grep -Eq ' - fuse(blk|\.[^ ]*)? ' /proc/self/mountinfo; }
 
 # busybox-static has no mountpoint applet.
 is_mounted() { awk -v d="$1" '$2 == d { f = 1 } END { exit !f }' /proc/mounts; }
