@@ -271,6 +271,7 @@ struct ls_list {
 	struct ls_entry *v;
 	size_t n, cap;
 	bool all;
+	uint64_t next; /* where to resume after the last entry seen */
 };
 
 static int ls_collect(void *ctx, const char *name, size_t len, uint64_t ino,
@@ -279,7 +280,7 @@ static int ls_collect(void *ctx, const char *name, size_t len, uint64_t ino,
 	struct ls_list *l = ctx;
 
 	(void)dtype;
-	(void)next_pos;
+	l->next = next_pos;
 	if (!l->all && ((len == 1 && name[0] == '.') || (len == 2 && !memcmp(name, "..", 2))))
 		return 0;
 	if (l->n == l->cap) {
@@ -391,7 +392,10 @@ int bv_cmd_ls(int argc, char **argv)
 		status = BV_EXIT_OK;
 		goto close;
 	}
-	err = bv_fs_dir_iterate(img.fs, &dir, 0, ls_collect, &list);
+	/* A reader bounds the blocks one call reads (-EAGAIN: go on from the last entry). */
+	do
+		err = bv_fs_dir_iterate(img.fs, &dir, list.next, ls_collect, &list);
+	while (err == -EAGAIN);
 	if (err) {
 		path_error(&img, path, err);
 		goto free_list;

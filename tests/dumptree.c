@@ -437,6 +437,7 @@ struct entry {
 struct entries {
 	struct entry *v;
 	size_t n, cap;
+	uint64_t next; /* where to resume after the last entry seen */
 };
 
 static int collect(void *ctx, const char *name, size_t name_len, uint32_t ino, uint8_t file_type,
@@ -445,7 +446,7 @@ static int collect(void *ctx, const char *name, size_t name_len, uint32_t ino, u
 	struct entries *e = ctx;
 
 	(void)file_type;
-	(void)next_pos;
+	e->next = next_pos;
 	if ((name_len == 1 && name[0] == '.') || (name_len == 2 && name[0] == '.' && name[1] == '.'))
 		return 0;
 	if (e->n >= MAX_ENTRIES)
@@ -478,7 +479,10 @@ static void walk_dir(struct walk *w, const char *path, uint32_t ino)
 		fail(shown, "directory inode", err);
 		return;
 	}
-	err = bv_ext4_dir_iterate(w->fs, &dir, 0, collect, &e);
+	/* One call reads a bounded number of blocks (-EAGAIN: go on from the last entry). */
+	do
+		err = bv_ext4_dir_iterate(w->fs, &dir, e.next, collect, &e);
+	while (err == -EAGAIN);
 	if (err)
 		fail(shown, "readdir", err);
 	for (i = 0; i < e.n; i++) {

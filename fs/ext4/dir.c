@@ -32,6 +32,24 @@
 /* "Block number" of inline data in corruption reports. */
 #define INLINE_BLK UINT64_MAX
 
+/* Work per request. A directory's i_size and extents can claim 2^20 blocks (4 GiB) without
+ * large_dir and the whole filesystem with it, mapped again and again onto a few zeroed or
+ * garbage blocks; reading each costs about 2 us (map, cache, first dirent refused), so a
+ * missed lookup or a readdir that keeps finding nothing could take seconds per request.
+ * One lookup, and one call of bv_ext4_dir_iterate, therefore reads at most
+ * DIR_SCAN_BLOCKS directory blocks (holes and htree index blocks count as one each), and
+ * never more than DIR_SCAN_BYTES of them, so 64 KiB blocks full of tiny entries cost no
+ * more: 16384 blocks of 1 and 4 KiB, 1024 of 64 KiB, about 30 ms of CPU at worst.
+ * Past it a lookup is -EUCLEAN, reported; a walk that passed entries returns -EAGAIN
+ * (resume from the last one: a FUSE READDIR replies with what it packed), one that passed
+ * none is -EUCLEAN, reported. The price, paid only by linear (unindexed) directories: a
+ * lookup cannot reach a name past the first 64 MiB (16 MiB with 1 KiB blocks) of one,
+ * about 400,000 short names, which mkfs and the kernel index on any dir_index filesystem;
+ * and a listing fails where 16384 blocks in a row hold no live entry (a directory that
+ * once held millions of names and lost them all: ext4 never shrinks directories). */
+#define DIR_SCAN_BLOCKS (1u << 14)
+#define DIR_SCAN_BYTES (64u << 20)
+
 unsigned char bv_ext4_ft_to_dt(uint8_t file_type)
 {
 	static const unsigned char dt[EXT4_FT_MAX] = {
@@ -112,7 +130,15 @@ struct dirctx {
 	uint32_t csum_seed;  /* per-inode crc32c seed (metadata_csum) */
 	bool has_csum;       /* metadata_csum: layout has tails */
 	bool is_dx;          /* dir_index feature and EXT4_INDEX_FL */
+	uint32_t budget;     /* blocks this request may still read (DIR_SCAN_BLOCKS) */
+	uint64_t passed;     /* entries handed to the caller's callback so far */
 };
+
+/* The blocks one request may read in directory D (what dirctx_init gave it). */
+static uint32_t budget_of(const struct dirctx *d)
+{
+	return DIR_SCAN_BYTES / d->bs < DIR_SCAN_BLOCKS ? DIR_SCAN_BYTES / d->bs : DIR_SCAN_BLOCKS;
+}
 
 static void dirctx_init(struct dirctx *d, struct bv_ext4 *fs, const struct bv_ext4_inode *dir)
 {
@@ -136,6 +162,8 @@ static void dirctx_init(struct dirctx *d, struct bv_ext4 *fs, const struct bv_ex
 	d->has_csum = bv_ext4_has_ro_compat(&fs->sb, EXT4_FEATURE_RO_COMPAT_METADATA_CSUM);
 	d->is_dx = bv_ext4_has_compat(&fs->sb, EXT4_FEATURE_COMPAT_DIR_INDEX) &&
 		   (dir->flags & EXT4_INDEX_FL);
+	d->budget = budget_of(d);
+	d->passed = 0;
 	/* The kernel's ei->i_csum_seed: the fs seed, then the inode number and generation. */
 	le[0] = (uint8_t)dir->ino;
 	le[1] = (uint8_t)(dir->ino >> 8);
@@ -150,7 +178,8 @@ static void dirctx_init(struct dirctx *d, struct bv_ext4 *fs, const struct bv_ex
 }
 
 /* Pins logical block LBLK. Returns 0 (pinned, *PBLK set), 1 for a hole (*NEXT = first
- * block after it), or -errno. */
+ * block after it), -EAGAIN when the request's budget of blocks is spent (nothing
+ * reported: the caller says what it was doing), or -errno. */
 static int dir_block_get(struct dirctx *d, uint64_t lblk, struct bv_cache_ref *ref,
 			 uint64_t *pblk, uint64_t *next)
 {
@@ -158,6 +187,9 @@ static int dir_block_get(struct dirctx *d, uint64_t lblk, struct bv_cache_ref *r
 	uint64_t left = d->nblocks - lblk;
 	int err;
 
+	if (d->budget == 0)
+		return -EAGAIN;
+	d->budget--;
 	err = bv_ext4_map_blocks(d->fs, d->dir, lblk, left > UINT32_MAX ? UINT32_MAX : (uint32_t)left,
 				 &map);
 	if (err)
@@ -266,6 +298,7 @@ static int walk_entries(struct dirctx *d, const uint8_t *data, size_t size, uint
 			bv_ext4_corrupt(d->fs, "inode %u: directory entry at %llu has '/' or NUL "
 					"in its name", d->dir->ino, (unsigned long long)(base + off));
 		} else if (de.inode != 0 && base + off >= start) {
+			d->passed++;
 			ret = fn(ctx, de.name, de.name_len, de.inode, de.file_type,
 				 base + off + de.rec_len);
 			if (ret)
@@ -409,6 +442,10 @@ int bv_ext4_dir_iterate(struct bv_ext4 *fs, const struct bv_ext4_inode *dir, uin
 	start = (uint32_t)(pos % d.bs);
 	while (lblk < d.nblocks) {
 		ret = dir_block_get(&d, lblk, &ref, &pblk, &next);
+		if (ret == -EAGAIN && d.passed == 0)
+			return bv_ext4_corrupt(fs, "inode %u: %u directory blocks from position "
+					       "%" PRIu64 " hold no entry (the most one request "
+					       "reads)", dir->ino, budget_of(&d), pos);
 		if (ret < 0)
 			return ret;
 		if (ret == 1) {
@@ -779,6 +816,9 @@ int bv_ext4_lookup(struct bv_ext4 *fs, const struct bv_ext4_inode *dir, const ch
 			ret = linear_lookup(&d, d.nblocks, name, len, &found);
 		}
 	}
+	if (ret == -EAGAIN)
+		ret = bv_ext4_corrupt(fs, "inode %u: lookup gave up after %u directory blocks "
+				      "(the most one request reads)", dir->ino, budget_of(&d));
 	if (ret == 0)
 		*ino = found;
 	return ret;

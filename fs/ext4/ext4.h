@@ -108,7 +108,8 @@ int bv_ext4_inode_get_handle(struct bv_ext4 *fs, uint32_t ino, struct bv_ext4_in
 void bv_ext4_inode_stat(const struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
 			struct stat *st);
 
-/* Finds NAME (LEN bytes, no '/') in directory DIR. Returns 0 and *INO, -ENOENT, -ENOTDIR. */
+/* Finds NAME (LEN bytes, no '/') in directory DIR. Returns 0 and *INO, -ENOENT, -ENOTDIR,
+ * or -EUCLEAN past the blocks one lookup may read (16384, ondisk.md section 16). */
 int bv_ext4_lookup(struct bv_ext4 *fs, const struct bv_ext4_inode *dir, const char *name,
 		   size_t len, uint32_t *ino);
 
@@ -120,7 +121,9 @@ typedef int (*bv_ext4_dir_fn)(void *ctx, const char *name, size_t name_len, uint
 
 /* Walks directory DIR from position POS (0 = the start) in on-disk order, "." and ".."
  * included (made up for inline directories, which do not store them). Deleted entries are
- * skipped. Returns 0 at the end, FN's non-zero value, or -errno. */
+ * skipped. Returns 0 at the end, FN's non-zero value, or -errno. One call reads at most
+ * 16384 directory blocks (64 MiB, ondisk.md section 16): past them it returns -EAGAIN if
+ * it passed entries (call again from the last NEXT_POS), -EUCLEAN if it passed none. */
 int bv_ext4_dir_iterate(struct bv_ext4 *fs, const struct bv_ext4_inode *dir, uint64_t pos,
 			bv_ext4_dir_fn fn, void *ctx);
 

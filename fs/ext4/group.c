@@ -130,9 +130,9 @@ int bv_ext4_group_free_sum(struct bv_ext4 *fs, uint64_t *free_clusters, uint64_t
 	uint8_t *buf;
 	int err = 0;
 
-	/* Every descriptor block is read once, so the work is the group count's: refuse
-	 * (the caller falls back to the superblock) past what any real image has. */
-	if (sb->group_count > BV_EXT4_FREE_SUM_MAX_GROUPS)
+	/* Every descriptor block is read once, so the work is the table's size: refuse (the
+	 * caller falls back to the superblock) past what any real image needs. */
+	if ((uint64_t)sb->group_count * sb->s_desc_size > BV_EXT4_FREE_SUM_MAX_BYTES)
 		return -E2BIG;
 	buf = malloc(sb->block_size);
 	if (!buf)

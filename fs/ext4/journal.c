@@ -79,22 +79,29 @@ struct jctx {
 	uint32_t bad_data_csums;
 };
 
-/* Unique revoked blocks we are willing to track (a table of at most 64 MiB). A live log
- * revokes only the metadata blocks freed while it ran, far fewer in practice; a crafted
- * log full of revoke records would otherwise cost memory without bound. */
-#define REVOKE_MAX (1u << 21)
+/* Memory and work at open (docs/design.md section 13 has the whole ceiling). The largest
+ * journal mke2fs makes is 262144 blocks (2^18: 1 GiB of 4 KiB blocks), and a log cannot
+ * journal or revoke more distinct blocks than it walks, so every cap below sits at or above
+ * what a default journal can hold. A crafted journal inode can map billions of log blocks
+ * onto the same few physical ones, so the log's length bounds nothing: past these caps the
+ * journal is refused (mount with -o norecovery to serve the image as it is on disk).
+ *
+ * Unique revoked blocks tracked: a table kept at most half full, 2^19 slots of 16 bytes,
+ * 8 MiB (12 MiB while it doubles). */
+#define REVOKE_MAX (1u << 18)
 
-/* Escaped blocks (data starting with the JBD2 magic) are kept in memory: at most 64 MiB. */
-#define ESCAPED_MAX_BYTES (64u << 20)
+/* Escaped blocks (data starting with the JBD2 magic, data=journal only) are kept in
+ * memory: at most 8 MiB of them. */
+#define ESCAPED_MAX_BYTES (8u << 20)
 
-/* A crafted journal inode can map billions of log blocks onto the same few physical
- * blocks, so the log's length says nothing about the work its walk costs. A real log has
- * no more distinct blocks than the filesystem; past these caps the journal is refused.
- * Log blocks walked per pass: 16 GiB of 4 KiB blocks, far beyond a real journal. */
-#define WALK_MAX (1u << 22)
-/* Journaled block copies recorded (64 MiB of entries). */
-#define ENTS_MAX (1u << 21)
-/* Revoke records read in all (each is a hash-table operation). */
+/* Log blocks walked per pass (the filesystem's block count when that is smaller): at
+ * most three passes of 2^18 block reads at open. */
+#define WALK_MAX (1u << 18)
+/* Journaled block copies recorded: 2^18 entries of 32 bytes, 8 MiB (12 MiB while the
+ * array doubles). */
+#define ENTS_MAX (1u << 18)
+/* Revoke records read in all (each is a hash-table probe): 16 Mi. A log of 32768 full
+ * 1 KiB revoke blocks (8.3 Mi records, check_journal_craft) replays in well under 0.3 s. */
 #define REVOKE_RECORDS_MAX (1u << 24)
 
 /* jbd2 compares transaction IDs modulo 2^32 (tid_gt / tid_geq). */

@@ -207,14 +207,17 @@ uint64_t bv_ext4_group_desc_block(const struct bv_ext4_sb *sb, uint32_t group);
  * filesystem. -EUCLEAN for a group out of range or a bad descriptor. */
 int bv_ext4_group_get(struct bv_ext4 *fs, uint32_t group, struct bv_ext4_group *out);
 
-/* bv_ext4_group_free_sum refuses filesystems with more groups than this (2^20: 128 TiB
- * of 4 KiB blocks, 8 TiB of 1 KiB ones), whose descriptors are tens of MiB. */
-#define BV_EXT4_FREE_SUM_MAX_GROUPS (1u << 20)
+/* bv_ext4_group_free_sum refuses filesystems whose descriptor table is larger than this:
+ * 8 MiB is 2^17 64-byte descriptors (16 TiB of 4 KiB blocks in 32768-block groups) or 2^18
+ * 32-byte ones, and reading it costs the first statfs at most 8 MiB of preads (2048 of
+ * 4 KiB, 8192 of 1 KiB blocks: a few ms), where 2^20 groups of a crafted geometry were
+ * 64 MiB. */
+#define BV_EXT4_FREE_SUM_MAX_BYTES (8u << 20)
 
 /* Sums every group descriptor's free cluster and free inode counts, as the kernel's
  * ext4_count_free_clusters and ext4_count_free_inodes do at mount (statfs shows these,
  * not the superblock's counters, which are only updated lazily). Reads every descriptor
- * block once, uncached. Returns 0, -E2BIG past BV_EXT4_FREE_SUM_MAX_GROUPS groups, or
+ * block once, uncached. Returns 0, -E2BIG past BV_EXT4_FREE_SUM_MAX_BYTES of descriptors, or
  * -errno from reading (-EUCLEAN for a descriptor block outside the filesystem). */
 int bv_ext4_group_free_sum(struct bv_ext4 *fs, uint64_t *free_clusters, uint64_t *free_inodes);
 

@@ -24,9 +24,14 @@
 /* Names are at most 255 bytes in ext4 and xfs; longer is ENAMETOOLONG, as their lookups say. */
 #define BV_FUSE_NAME_MAX 255
 
-/* Scratch buffers never grow past this: the kernel sends at most max_pages (256) pages
- * per READ and XATTR_SIZE_MAX (64 KiB) per xattr request; anything bigger is a bug. */
-#define BV_FUSE_SCRATCH_MAX (32u << 20)
+/* Scratch buffers never grow past this many pages: libfuse 3 asks the kernel for
+ * max_pages = 256 (its receive buffer is 256 pages plus a header), so no READ is larger
+ * (1 MiB with 4 KiB pages) whatever max_read= says; READDIR asks for a page, xattr
+ * requests for at most XATTR_SIZE_MAX (64 KiB), readlink takes 64 KiB + 1. So every
+ * worker's buffer is exactly 1 MiB on x86 (scratch_get rounds up to it) and a request for
+ * more is ENOMEM, never an allocation: the memory ceiling (docs/design.md section 13)
+ * counts 1 MiB per worker. */
+#define BV_FUSE_SCRATCH_MAX_PAGES 256u
 
 struct bv_fuse {
 	struct bv_fs *fs;            /* borrowed; the reader is thread safe */
@@ -96,6 +101,13 @@ static struct scratch *scratch_self(struct bv_fuse *bf)
 	return s;
 }
 
+static size_t scratch_max(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	return (size_t)BV_FUSE_SCRATCH_MAX_PAGES * (page > 0 ? (size_t)page : 4096);
+}
+
 /* Returns the calling thread's buffer of at least SIZE bytes, or NULL (ENOMEM). */
 static char *scratch_get(struct bv_fuse *bf, size_t size)
 {
@@ -104,7 +116,7 @@ static char *scratch_get(struct bv_fuse *bf, size_t size)
 
 	if (size == 0)
 		size = 1;
-	if (size > BV_FUSE_SCRATCH_MAX)
+	if (size > scratch_max())
 		return NULL;
 	s = scratch_self(bf);
 	if (!s)
