@@ -115,9 +115,11 @@ int bv_mounts_parse(const char *text, size_t len, struct bv_mount_spec *out, cha
 		goto out;
 	}
 	key = json_string_value(v);
-	if (strcmp(key, "ext2") && strcmp(key, "ext3") && strcmp(key, "ext4")) {
+	if (strcmp(key, "ext2") && strcmp(key, "ext3") && strcmp(key, "ext4") &&
+	    strcmp(key, "xfs")) {
 		refuse(errbuf, errbuf_size,
-		       "mount type \"%s\" is not served; bootviewfs serves ext2, ext3 and ext4", key);
+		       "mount type \"%s\" is not served; bootviewfs serves ext2, ext3, ext4 and xfs",
+		       key);
 		goto out;
 	}
 	snprintf(spec.type, sizeof(spec.type), "%s", key);

@@ -1,6 +1,6 @@
 /* The containerd `mounts` array as a source: what the devmapper and blockfile snapshotters
  * return for a View, e.g. [{"type":"ext4","source":"/dev/mapper/pool-snap-7","options":["ro"]}].
- * Only exactly one mount of type ext2, ext3 or ext4 with options among ro, loop and nouuid
+ * Only exactly one mount of type ext2, ext3, ext4 or xfs with options among ro, loop and nouuid
  * is understood; anything else is refused with a sentence naming what was not understood,
  * because a mount we half-understand could serve the wrong thing. */
 #ifndef BV_BLOCKIO_MOUNTS_H
@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 struct bv_mount_spec {
-	char type[8];        /* "ext2", "ext3" or "ext4" */
+	char type[8];        /* "ext2", "ext3", "ext4" or "xfs" */
 	char source[4096];   /* block device or image file */
 	bool loop;           /* "loop": the source is a file (we read files directly) */
 };

@@ -1,4 +1,5 @@
-/* What libblkid says is on a source, and the sentence we print when it is not ext2/3/4.
+/* What libblkid says is on a source, and the sentence we print when it is not ext2/3/4 or
+ * xfs.
  *
  * libblkid returns 0/1/-1/-2 from its probe calls and sets errno only sometimes; those
  * conventions stop in this file, and callers see 0 or -errno like everywhere else.
@@ -98,12 +99,17 @@ bool bv_probe_is_ext(const struct bv_probe_result *r)
 	       strcmp(r->type, "ext4") == 0 || strcmp(r->type, "ext4dev") == 0;
 }
 
-int bv_probe_check_ext(const struct bv_probe_result *r, const char *src_name,
-		       uint64_t src_size, char *msg, size_t msg_size)
+bool bv_probe_is_supported(const struct bv_probe_result *r)
+{
+	return bv_probe_is_ext(r) || strcmp(r->type, "xfs") == 0;
+}
+
+int bv_probe_check_supported(const struct bv_probe_result *r, const char *src_name,
+			     uint64_t src_size, char *msg, size_t msg_size)
 {
 	const char *what = "";
 
-	if (bv_probe_is_ext(r))
+	if (bv_probe_is_supported(r))
 		return 0;
 	if (!msg || msg_size == 0)
 		return -EMEDIUMTYPE;
@@ -112,14 +118,14 @@ int bv_probe_check_ext(const struct bv_probe_result *r, const char *src_name,
 	/* Size first: a too-short source is the likeliest reason blkid found nothing. */
 	if (src_size < BV_PROBE_EXT_MIN_BYTES) {
 		snprintf(msg, msg_size,
-			 "%s is too small (%llu bytes) to hold an ext2/3/4 filesystem", src_name,
+			 "%s is too small (%llu bytes) to hold an ext2/3/4 or xfs filesystem", src_name,
 			 (unsigned long long)src_size);
 		return -EMEDIUMTYPE;
 	}
 	if (strcmp(r->usage, BV_PROBE_USAGE_AMBIVALENT) == 0) {
 		snprintf(msg, msg_size,
 			 "%s holds several conflicting signatures (blkid will not choose one), "
-			 "not a clear ext2/3/4 filesystem",
+			 "not a clear ext2/3/4 or xfs filesystem",
 			 src_name);
 		return -EMEDIUMTYPE;
 	}
@@ -136,7 +142,7 @@ int bv_probe_check_ext(const struct bv_probe_result *r, const char *src_name,
 		what = " (encrypted)";
 	else if (strcmp(r->usage, "raid") == 0)
 		what = " (a RAID or volume-manager member)";
-	snprintf(msg, msg_size, "%s holds %s%s, not an ext2/3/4 filesystem", src_name, r->type,
+	snprintf(msg, msg_size, "%s holds %s%s, not an ext2/3/4 or xfs filesystem", src_name, r->type,
 		 what);
 	return -EMEDIUMTYPE;
 }

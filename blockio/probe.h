@@ -32,13 +32,16 @@ int bv_probe_source(struct bv_source *src, struct bv_probe_result *out);
  * and "ext4dev". An external journal device ("jbd") is not one. */
 bool bv_probe_is_ext(const struct bv_probe_result *r);
 
+/* True for the filesystems bootviewfs serves: an ext one (above) or "xfs". */
+bool bv_probe_is_supported(const struct bv_probe_result *r);
+
 /* Writes into MSG (MSG_SIZE bytes, NUL-terminated, may be cut) a sentence naming what was
- * found and why SRC_NAME cannot be served: "IMG holds xfs, not an ext2/3/4 filesystem",
- * "IMG holds crypto_LUKS (encrypted), not ...", "IMG holds swap space, not ...",
- * "IMG holds no filesystem that blkid recognises", "IMG is too small (N bytes) to hold an
- * ext2/3/4 filesystem" (under 2048 bytes: no room for the primary superblock).
- * Returns 0 if R is an ext filesystem (nothing written), -EMEDIUMTYPE otherwise. */
-int bv_probe_check_ext(const struct bv_probe_result *r, const char *src_name,
-		       uint64_t src_size, char *msg, size_t msg_size);
+ * found and why SRC_NAME cannot be served: "IMG holds btrfs, not an ext2/3/4 or xfs
+ * filesystem", "IMG holds crypto_LUKS (encrypted), not ...", "IMG holds swap space, not
+ * ...", "IMG holds no filesystem that blkid recognises", "IMG is too small (N bytes) to hold
+ * an ext2/3/4 or xfs filesystem" (under 2048 bytes: no room for an ext superblock).
+ * Returns 0 if R is a supported filesystem (nothing written), -EMEDIUMTYPE otherwise. */
+int bv_probe_check_supported(const struct bv_probe_result *r, const char *src_name,
+			     uint64_t src_size, char *msg, size_t msg_size);
 
 #endif

@@ -11,16 +11,16 @@
 #define BV_EXIT_USAGE 2    /* bad command line */
 
 struct bv_source;
-struct bv_ext4;
-struct bv_ext4_opts;
+struct bv_fs;
+struct bv_fs_opts;
 
-/* fs/cmd_open.c: opens PATH as a source, checks with libblkid that it holds ext2/3/4,
+/* cmd/cmd_open.c: opens PATH as a source, checks with libblkid that it holds ext2/3/4,
  * and opens the filesystem. On failure prints one sentence naming PATH and the reason to
  * stderr and returns -errno. On success the caller closes *FS then *SRC. OPTS may be NULL. */
-int bv_cmd_open_image(const char *path, const struct bv_ext4_opts *opts, struct bv_source **src,
-		      struct bv_ext4 **fs);
+int bv_cmd_open_image(const char *path, const struct bv_fs_opts *opts, struct bv_source **src,
+		      struct bv_fs **fs);
 
-/* fs/cmd_usage.c: a bad command line of command CMD. Prints "bootviewfs: " and the
+/* cmd/cmd_usage.c: a bad command line of command CMD. Prints "bootviewfs: " and the
  * printf-style message as one line, then "try 'bootviewfs CMD --help'", to stderr; the
  * caller returns the exit status its --help gives for a bad command line. */
 void bv_cmd_usage_error(const char *cmd, const char *fmt, ...)
@@ -34,17 +34,17 @@ void bv_cmd_option_describe(int c, char **argv, int at, char *buf, size_t len);
 /* bv_cmd_option_describe, said as bv_cmd_usage_error of CMD. */
 void bv_cmd_option_error(const char *cmd, int c, char **argv, int at);
 
-/* fs/cmd_mount.c: `bootviewfs [options] SOURCE MOUNTPOINT` (also as mount helper). */
+/* cmd/cmd_mount.c: `bootviewfs [options] SOURCE MOUNTPOINT` (also as mount helper). */
 int bv_cmd_mount(int argc, char **argv);
 
-/* fs/cmd_read.c: commands that read an image without any mount. */
+/* cmd/cmd_read.c: commands that read an image without any mount. */
 int bv_cmd_probe(int argc, char **argv);
 int bv_cmd_ls(int argc, char **argv);
 int bv_cmd_cat(int argc, char **argv);
 int bv_cmd_stat(int argc, char **argv);
 int bv_cmd_extract(int argc, char **argv);
 
-/* fs/cmd_state.c: the lifecycle commands over a state directory. */
+/* cmd/cmd_state.c: the lifecycle commands over a state directory. */
 int bv_cmd_stop(int argc, char **argv);
 int bv_cmd_status(int argc, char **argv);
 

@@ -2,7 +2,7 @@
  *
  * They are the last-resort path when even FUSE is unavailable, and the quickest way for a
  * person to look into an image, so every error names the source and the path. Paths are
- * resolved inside the image (bv_ext4_resolve), never on the host.
+ * resolved inside the image (bv_fs_resolve), never on the host.
  */
 #include "cmd/cmd.h"
 
@@ -22,7 +22,7 @@
 
 #include "blockio/probe.h"
 #include "blockio/source.h"
-#include "fs/ext4/ext4.h"
+#include "fs/fs.h"
 
 /* Copy buffer for cat and extract: large enough that the reader answers each call with
  * one pread per contiguous run, small enough to stay out of the way. */
@@ -34,7 +34,7 @@
 struct image {
 	const char *path;
 	struct bv_source *src;
-	struct bv_ext4 *fs;
+	struct bv_fs *fs;
 };
 
 static int image_open(struct image *img, const char *path)
@@ -45,7 +45,7 @@ static int image_open(struct image *img, const char *path)
 
 static void image_close(struct image *img)
 {
-	bv_ext4_close(img->fs);
+	bv_fs_close(img->fs);
 	bv_source_close(img->src);
 }
 
@@ -62,14 +62,14 @@ static void path_error(const struct image *img, const char *path, int err)
 
 /* Resolves PATH inside the image and reads its inode. Reports errors itself. */
 static int image_lookup(struct image *img, const char *path, unsigned flags,
-			struct bv_ext4_inode *inode)
+			struct bv_inode *inode)
 {
-	uint32_t ino;
+	uint64_t ino;
 	int err;
 
-	err = bv_ext4_resolve(img->fs, path, flags, &ino);
+	err = bv_fs_resolve(img->fs, path, flags, &ino);
 	if (!err)
-		err = bv_ext4_inode_get(img->fs, ino, inode);
+		err = bv_fs_inode_get(img->fs, ino, BV_IGET_ANY, inode);
 	if (err)
 		path_error(img, path, err);
 	return err;
@@ -94,7 +94,7 @@ static bool wants_help(int argc, char **argv, const char *help)
 	return false;
 }
 
-/* A bad command line of CMD: one line and where the help is (fs/cmd_usage.c). */
+/* A bad command line of CMD: one line and where the help is (cmd/cmd_usage.c). */
 static int usage_error(const char *cmd, const char *msg)
 {
 	bv_cmd_usage_error(cmd, "%s", msg);
@@ -162,13 +162,11 @@ static const char probe_help[] =
 	"features, journal state, and whether bootviewfs can serve it (\"supported\").\n"
 	"Exit status: 0 supported, 1 not supported or unreadable, 2 bad command line.\n";
 
-static json_t *features_json(struct bv_ext4 *fs)
+static json_t *features_json(struct bv_fs_info *info)
 {
-	char buf[1024];
 	json_t *arr = json_array();
 
-	bv_ext4_features_str(fs, buf, sizeof(buf));
-	for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok;
+	for (char *save = NULL, *tok = strtok_r(info->features, " ", &save); tok;
 	     tok = strtok_r(NULL, " ", &save))
 		json_array_append_new(arr, json_string(tok));
 	return arr;
@@ -178,8 +176,8 @@ int bv_cmd_probe(int argc, char **argv)
 {
 	struct bv_probe_result probe;
 	struct bv_source *src = NULL;
-	struct bv_ext4 *fs = NULL;
-	struct bv_ext4_info info;
+	struct bv_fs *fs = NULL;
+	struct bv_fs_info info;
 	char msg[512] = "";
 	json_t *out;
 	int err, status = BV_EXIT_FAIL;
@@ -208,16 +206,16 @@ int bv_cmd_probe(int argc, char **argv)
 		json_object_set_new(out, "uuid", json_string(probe.uuid));
 	if (probe.label[0])
 		json_object_set_new(out, "label", json_string(probe.label));
-	if (bv_probe_check_ext(&probe, argv[1], bv_source_size(src), msg, sizeof(msg)))
+	if (bv_probe_check_supported(&probe, argv[1], bv_source_size(src), msg, sizeof(msg)))
 		goto print;
 
-	err = bv_ext4_open(src, NULL, &fs, msg, sizeof(msg));
+	err = bv_fs_open(src, NULL, &fs, msg, sizeof(msg));
 	if (err) {
 		if (!msg[0])
 			snprintf(msg, sizeof(msg), "%s", strerror(-err));
 		goto print;
 	}
-	bv_ext4_info_get(fs, &info);
+	bv_fs_info_get(fs, &info);
 	/* Our own reading of the superblock wins over blkid's: it is what we serve. */
 	json_object_set_new(out, "type", json_string(info.type));
 	json_object_set_new(out, "uuid", json_string(info.uuid_str));
@@ -227,10 +225,10 @@ int bv_cmd_probe(int argc, char **argv)
 	json_object_set_new(out, "inode_size", json_integer(info.inode_size));
 	json_object_set_new(out, "blocks", json_integer((json_int_t)info.blocks_count));
 	json_object_set_new(out, "free_blocks", json_integer((json_int_t)info.free_blocks_count));
-	json_object_set_new(out, "inodes", json_integer(info.inodes_count));
-	json_object_set_new(out, "free_inodes", json_integer(info.free_inodes_count));
+	json_object_set_new(out, "inodes", json_integer((json_int_t)info.inodes_count));
+	json_object_set_new(out, "free_inodes", json_integer((json_int_t)info.free_inodes_count));
 	json_object_set_new(out, "groups", json_integer(info.group_count));
-	json_object_set_new(out, "features", features_json(fs));
+	json_object_set_new(out, "features", features_json(&info));
 	json_object_set_new(out, "journal", json_string(info.journal_state));
 	json_object_set_new(out, "journal_replayed_blocks",
 			    json_integer(info.journal_replayed_blocks));
@@ -243,7 +241,7 @@ print:
 	json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(out);
-	bv_ext4_close(fs);
+	bv_fs_close(fs);
 	bv_source_close(src);
 	return status;
 }
@@ -260,7 +258,7 @@ static const char ls_help[] =
 struct ls_entry {
 	char *name;
 	size_t len;
-	uint32_t ino;
+	uint64_t ino;
 };
 
 struct ls_list {
@@ -269,12 +267,12 @@ struct ls_list {
 	bool all;
 };
 
-static int ls_collect(void *ctx, const char *name, size_t len, uint32_t ino, uint8_t ft,
-		      uint64_t next_pos)
+static int ls_collect(void *ctx, const char *name, size_t len, uint64_t ino,
+		      unsigned char dtype, uint64_t next_pos)
 {
 	struct ls_list *l = ctx;
 
-	(void)ft;
+	(void)dtype;
 	(void)next_pos;
 	if (!l->all && ((len == 1 && name[0] == '.') || (len == 2 && !memcmp(name, "..", 2))))
 		return 0;
@@ -304,24 +302,24 @@ static int ls_cmp(const void *a, const void *b)
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-static void ls_print_long(struct image *img, uint32_t ino, const char *name, size_t len,
+static void ls_print_long(struct image *img, uint64_t ino, const char *name, size_t len,
 			  bool tty)
 {
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	char mode[11], when[32], target[4096];
 	struct stat st;
 	struct tm tm;
 	size_t tlen;
 	int err;
 
-	err = bv_ext4_inode_get_linked(img->fs, ino, &inode);
+	err = bv_fs_inode_get(img->fs, ino, BV_IGET_LINKED, &inode);
 	if (err) {
 		printf("?????????? %*s ", 30, "");
 		put_name(name, len, tty);
-		printf("  (inode %u: %s)\n", ino, strerror(-err));
+		printf("  (inode %llu: %s)\n", (unsigned long long)ino, strerror(-err));
 		return;
 	}
-	bv_ext4_inode_stat(img->fs, &inode, &st);
+	bv_fs_stat(img->fs, &inode, &st);
 	mode_string(st.st_mode, mode);
 	time_t t = st.st_mtim.tv_sec;
 	if (localtime_r(&t, &tm))
@@ -336,7 +334,7 @@ static void ls_print_long(struct image *img, uint32_t ino, const char *name, siz
 	printf(" %s ", when);
 	put_name(name, len, tty);
 	if (S_ISLNK(st.st_mode) &&
-	    bv_ext4_readlink(img->fs, &inode, target, sizeof(target), &tlen) == 0) {
+	    bv_fs_readlink(img->fs, &inode, target, sizeof(target), &tlen) == 0) {
 		printf(" -> ");
 		put_name(target, tlen, tty);
 	}
@@ -349,7 +347,7 @@ int bv_cmd_ls(int argc, char **argv)
 					      { "all", no_argument, NULL, 'a' },
 					      { NULL, 0, NULL, 0 } };
 	struct ls_list list = { 0 };
-	struct bv_ext4_inode dir;
+	struct bv_inode dir;
 	struct image img;
 	bool lng = false, tty = isatty(STDOUT_FILENO);
 	const char *path;
@@ -387,7 +385,7 @@ int bv_cmd_ls(int argc, char **argv)
 		status = BV_EXIT_OK;
 		goto close;
 	}
-	err = bv_ext4_dir_iterate(img.fs, &dir, 0, ls_collect, &list);
+	err = bv_fs_dir_iterate(img.fs, &dir, 0, ls_collect, &list);
 	if (err) {
 		path_error(&img, path, err);
 		goto free_list;
@@ -445,23 +443,23 @@ static bool all_zero(const uint8_t *p, size_t len)
 /* Copies regular file INODE to FD. With SPARSE, all-zero chunks become holes (seek over
  * them; the caller truncates to the final size). Returns 0, or -errno with *READ_ERR saying
  * whether reading the image (true) or writing FD (false) failed. */
-static int copy_file(struct image *img, const struct bv_ext4_inode *inode, int fd, bool sparse,
+static int copy_file(struct image *img, const struct bv_inode *inode, int fd, bool sparse,
 		     uint8_t *buf, bool *read_err)
 {
 	uint64_t off = 0;
 
 	while (off < inode->size) {
-		struct bv_ext4_run run;
+		struct bv_fs_run run;
 
 		/* A hole is skipped whole, however long, without reading zeros through it. */
-		if (sparse && bv_ext4_file_run_get(img->fs, inode, off, SIZE_MAX, &run) == 0 &&
+		if (sparse && bv_fs_run_get(img->fs, inode, off, SIZE_MAX, &run) == 0 &&
 		    run.zero && run.len > 0) {
 			if (lseek(fd, (off_t)run.len, SEEK_CUR) < 0)
 				return -errno;
 			off += run.len;
 			continue;
 		}
-		ssize_t n = bv_ext4_file_read(img->fs, inode, buf, COPY_CHUNK, off);
+		ssize_t n = bv_fs_read(img->fs, inode, buf, COPY_CHUNK, off);
 		if (n < 0) {
 			*read_err = true;
 			return (int)n;
@@ -484,7 +482,7 @@ static int copy_file(struct image *img, const struct bv_ext4_inode *inode, int f
 
 int bv_cmd_cat(int argc, char **argv)
 {
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	struct image img;
 	uint8_t *buf;
 	int status = BV_EXIT_OK;
@@ -532,12 +530,12 @@ int bv_cmd_cat(int argc, char **argv)
 
 static const char stat_help[] =
 	"Usage: bootviewfs stat [-L] [--json] SOURCE PATH\n"
-	"Shows the inode at PATH in the image as the kernel's ext4 would report it.\n"
+	"Shows the inode at PATH in the image as the kernel would report it.\n"
 	"  -L, --dereference  follow a symlink in the last component\n"
 	"      --json         one JSON object instead of text\n"
 	"Exit status: 0 success, 1 failure, 2 bad command line.\n";
 
-static void format_time(const struct bv_ext4_time *t, char *buf, size_t size)
+static void format_time(const struct bv_time *t, char *buf, size_t size)
 {
 	time_t sec = (time_t)t->sec;
 	struct tm tm;
@@ -548,21 +546,26 @@ static void format_time(const struct bv_ext4_time *t, char *buf, size_t size)
 	snprintf(buf, size, "%s.%09u +0000", date, t->nsec);
 }
 
-static json_t *time_json(const struct bv_ext4_time *t)
+static struct bv_time time_of(const struct timespec *ts)
+{
+	return (struct bv_time){ ts->tv_sec, (uint32_t)ts->tv_nsec };
+}
+
+static json_t *time_json(const struct bv_time *t)
 {
 	return json_pack("{s:I,s:I}", "sec", (json_int_t)t->sec, "nsec", (json_int_t)t->nsec);
 }
 
-static json_t *xattrs_json(struct image *img, const struct bv_ext4_inode *inode)
+static json_t *xattrs_json(struct image *img, const struct bv_inode *inode)
 {
 	json_t *arr = json_array();
-	ssize_t len = bv_ext4_xattr_list(img->fs, inode, NULL, 0);
+	ssize_t len = bv_fs_xattr_list(img->fs, inode, NULL, 0, true);
 	char *names;
 
 	if (len <= 0)
 		return arr;
 	names = malloc((size_t)len);
-	if (names && (len = bv_ext4_xattr_list(img->fs, inode, names, (size_t)len)) > 0)
+	if (names && (len = bv_fs_xattr_list(img->fs, inode, names, (size_t)len, true)) > 0)
 		for (ssize_t i = 0; i < len; i += (ssize_t)strlen(names + i) + 1)
 			json_array_append_new(arr, json_string(names + i));
 	free(names);
@@ -574,9 +577,10 @@ int bv_cmd_stat(int argc, char **argv)
 	static const struct option opts[] = { { "dereference", no_argument, NULL, 'L' },
 					      { "json", no_argument, NULL, 'j' },
 					      { NULL, 0, NULL, 0 } };
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	struct image img;
 	char target[4096] = "", mode[11], when[4][80];
+	struct bv_time times[3];
 	unsigned flags = 0;
 	bool json = false;
 	size_t tlen = 0;
@@ -605,9 +609,12 @@ int bv_cmd_stat(int argc, char **argv)
 	const char *path = argv[optind + 1];
 	if (image_lookup(&img, path, flags, &inode))
 		goto close;
-	bv_ext4_inode_stat(img.fs, &inode, &st);
+	bv_fs_stat(img.fs, &inode, &st);
+	times[0] = time_of(&st.st_atim);
+	times[1] = time_of(&st.st_mtim);
+	times[2] = time_of(&st.st_ctim);
 	if (S_ISLNK(inode.mode)) {
-		int err = bv_ext4_readlink(img.fs, &inode, target, sizeof(target), &tlen);
+		int err = bv_fs_readlink(img.fs, &inode, target, sizeof(target), &tlen);
 		if (err) {
 			path_error(&img, path, err);
 			goto close;
@@ -622,15 +629,15 @@ int bv_cmd_stat(int argc, char **argv)
 				      (json_int_t)st.st_size, "nlink", (json_int_t)st.st_nlink,
 				      "blocks", (json_int_t)st.st_blocks, "generation",
 				      (json_int_t)inode.generation, "flags", (json_int_t)inode.flags);
-		json_object_set_new(o, "atime", time_json(&inode.atime));
-		json_object_set_new(o, "mtime", time_json(&inode.mtime));
-		json_object_set_new(o, "ctime", time_json(&inode.ctime));
+		json_object_set_new(o, "atime", time_json(&times[0]));
+		json_object_set_new(o, "mtime", time_json(&times[1]));
+		json_object_set_new(o, "ctime", time_json(&times[2]));
 		if (inode.has_crtime)
 			json_object_set_new(o, "crtime", time_json(&inode.crtime));
 		if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
 			json_object_set_new(o, "rdev", json_pack("{s:i,s:i}", "major",
-								 (int)inode.rdev_major, "minor",
-								 (int)inode.rdev_minor));
+								 (int)major(st.st_rdev), "minor",
+								 (int)minor(st.st_rdev)));
 		if (S_ISLNK(st.st_mode))
 			json_object_set_new(o, "target", json_stringn(target, tlen));
 		json_object_set_new(o, "xattrs", xattrs_json(&img, &inode));
@@ -642,9 +649,9 @@ int bv_cmd_stat(int argc, char **argv)
 	}
 
 	mode_string(st.st_mode, mode);
-	format_time(&inode.atime, when[0], sizeof(when[0]));
-	format_time(&inode.mtime, when[1], sizeof(when[1]));
-	format_time(&inode.ctime, when[2], sizeof(when[2]));
+	format_time(&times[0], when[0], sizeof(when[0]));
+	format_time(&times[1], when[1], sizeof(when[1]));
+	format_time(&times[2], when[2], sizeof(when[2]));
 	printf("  File: %s", path);
 	if (S_ISLNK(st.st_mode)) {
 		printf(" -> ");
@@ -652,9 +659,10 @@ int bv_cmd_stat(int argc, char **argv)
 	}
 	printf("\n  Size: %-15lld Blocks: %-10lld IO Block: %-6ld %s\n", (long long)st.st_size,
 	       (long long)st.st_blocks, (long)st.st_blksize, type_name(st.st_mode));
-	printf("Inode: %-15u Links: %-5lu", inode.ino, (unsigned long)st.st_nlink);
+	printf("Inode: %-15llu Links: %-5lu", (unsigned long long)inode.ino,
+	       (unsigned long)st.st_nlink);
 	if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
-		printf(" Device type: %u,%u", inode.rdev_major, inode.rdev_minor);
+		printf(" Device type: %u,%u", major(st.st_rdev), minor(st.st_rdev));
 	printf("\nAccess: (%04o/%s)  Uid: (%5u)   Gid: (%5u)\n", st.st_mode & 07777, mode,
 	       st.st_uid, st.st_gid);
 	printf("Access: %s\nModify: %s\nChange: %s\n", when[0], when[1], when[2]);
@@ -729,7 +737,7 @@ static int open_dest_parent(int dirfd, char *copy, const char **leaf)
 static int extract_one(struct image *img, int destfd, const char *destname, const char *path,
 		       uint8_t *buf)
 {
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	char tmpname[64], *copy;
 	const char *leaf = NULL;
 	bool read_err = false;
@@ -777,10 +785,10 @@ static int extract_one(struct image *img, int destfd, const char *destname, cons
 	if (!err && ftruncate(fd, (off_t)inode.size))
 		err = -errno;
 	if (!err) {
-		struct timespec times[2] = {
-			{ .tv_sec = (time_t)inode.atime.sec, .tv_nsec = inode.atime.nsec },
-			{ .tv_sec = (time_t)inode.mtime.sec, .tv_nsec = inode.mtime.nsec },
-		};
+		struct stat st;
+
+		bv_fs_stat(img->fs, &inode, &st);
+		struct timespec times[2] = { st.st_atim, st.st_mtim };
 		if (fchmod(fd, inode.mode & 0777) || futimens(fd, times))
 			err = -errno;
 	}

@@ -1,4 +1,5 @@
-/* bootviewfs: argument dispatch only. Each command lives in its own fs/cmd_*.c. */
+/* bootviewfs: argument dispatch only. Each command lives in its own cmd/cmd_*.c (the mount
+ * form: cmd_mount.c and mount_args.c). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -5,35 +5,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
-
-#include "fs/ext4/dir.h"
 
 /* One name of the served tree: DIR/NAME stands for inode INO. */
 struct export_edge {
-	uint32_t dir, ino;
-	uint8_t ft;          /* EXT4_FT_REG_FILE or EXT4_FT_DIR, from INO's mode */
+	uint64_t dir, ino;
+	uint8_t dtype;       /* DT_REG or DT_DIR, from INO's mode */
 	uint8_t len;
-	char name[EXT4_NAME_LEN + 1];
+	char name[NAME_MAX + 1];
 };
 
 struct bv_export {
 	unsigned nedges, nvisible;
+	uint64_t root;
 	/* A few dozen entries at most: linear scans cost less than a hash would, and the
 	 * kernel caches every answer forever anyway. */
 	struct export_edge *edges;
-	uint32_t *visible;
+	uint64_t *visible;
 };
 
 #define EXPORT_EDGES_MAX (BV_EXPORT_PATHS_MAX * BV_EXPORT_DEPTH_MAX)
 
-static void visible_add(struct bv_export *ex, uint32_t ino)
+static void visible_add(struct bv_export *ex, uint64_t ino)
 {
 	if (!bv_export_is_visible(ex, ino))
 		ex->visible[ex->nvisible++] = ino;
 }
 
-static const struct export_edge *edge_find(const struct bv_export *ex, uint32_t dir,
+static const struct export_edge *edge_find(const struct bv_export *ex, uint64_t dir,
 					   const char *name, size_t len)
 {
 	for (unsigned i = 0; i < ex->nedges; i++) {
@@ -48,15 +48,15 @@ static const struct export_edge *edge_find(const struct bv_export *ex, uint32_t 
 /* Adds DIR/NAME -> INO. A directory may appear under one name only: two names for one
  * directory (a symlink to a directory already shown elsewhere, or to the root) would show
  * the kernel a directory with two parents, which it refuses or loops on. */
-static int edge_add(struct bv_export *ex, uint32_t dir, const char *name, size_t len,
-		    uint32_t ino, uint8_t ft)
+static int edge_add(struct bv_export *ex, uint64_t dir, const char *name, size_t len,
+		    uint64_t ino, uint8_t dtype)
 {
 	struct export_edge *e;
 
 	if (edge_find(ex, dir, name, len))
 		return 0; /* same prefix as an earlier path: resolves the same way */
-	if (ft == EXT4_FT_DIR) {
-		if (ino == BV_EXT4_ROOT_INO)
+	if (dtype == DT_DIR) {
+		if (ino == ex->root)
 			return -ELOOP;
 		for (unsigned i = 0; i < ex->nedges; i++)
 			if (ex->edges[i].ino == ino)
@@ -67,7 +67,7 @@ static int edge_add(struct bv_export *ex, uint32_t dir, const char *name, size_t
 	e = &ex->edges[ex->nedges++];
 	e->dir = dir;
 	e->ino = ino;
-	e->ft = ft;
+	e->dtype = dtype;
 	e->len = (uint8_t)len;
 	memcpy(e->name, name, len);
 	e->name[len] = '\0';
@@ -77,12 +77,12 @@ static int edge_add(struct bv_export *ex, uint32_t dir, const char *name, size_t
 
 /* Adds one export path: each prefix is resolved in the image on its own, so that a
  * symlink anywhere on the way is replaced by what it leads to. */
-static int path_add(struct bv_export *ex, struct bv_ext4 *fs, const char *path, char *errbuf,
+static int path_add(struct bv_export *ex, struct bv_fs *fs, const char *path, char *errbuf,
 		    size_t errbuf_size)
 {
 	char prefix[PATH_MAX];
 	size_t plen = 0, depth = 0;
-	uint32_t dir = BV_EXT4_ROOT_INO;
+	uint64_t dir = ex->root;
 	const char *p = path;
 	int err;
 
@@ -91,11 +91,11 @@ static int path_add(struct bv_export *ex, struct bv_ext4 *fs, const char *path, 
 		return -ENAMETOOLONG;
 	}
 	while (*p) {
-		struct bv_ext4_inode inode;
+		struct bv_inode inode;
 		const char *c;
 		size_t clen;
-		uint32_t ino;
-		uint8_t ft;
+		uint64_t ino;
+		uint8_t dtype;
 		bool last;
 
 		while (*p == '/')
@@ -118,7 +118,7 @@ static int path_add(struct bv_export *ex, struct bv_ext4 *fs, const char *path, 
 		}
 		/* A relative PATH gains a leading '/', so the prefix can outgrow PATH by one:
 		 * check before copying, never after. */
-		if (clen > EXT4_NAME_LEN || plen + 1 + clen >= sizeof(prefix)) {
+		if (clen > NAME_MAX || plen + 1 + clen >= sizeof(prefix)) {
 			snprintf(errbuf, errbuf_size, "export path %.64s...: name too long", path);
 			return -ENAMETOOLONG;
 		}
@@ -129,9 +129,9 @@ static int path_add(struct bv_export *ex, struct bv_ext4 *fs, const char *path, 
 		while (*p == '/')
 			p++;
 		last = *p == '\0';
-		err = bv_ext4_resolve(fs, prefix, BV_RESOLVE_FOLLOW, &ino);
+		err = bv_fs_resolve(fs, prefix, BV_RESOLVE_FOLLOW, &ino);
 		if (!err)
-			err = bv_ext4_inode_get_linked(fs, ino, &inode);
+			err = bv_fs_inode_get(fs, ino, BV_IGET_LINKED, &inode);
 		if (err) {
 			/* The failing prefix only when it is not the whole path. */
 			if (last && strcmp(prefix, path) == 0)
@@ -143,15 +143,15 @@ static int path_add(struct bv_export *ex, struct bv_ext4 *fs, const char *path, 
 			return err;
 		}
 		if (S_ISDIR(inode.mode)) {
-			ft = EXT4_FT_DIR;
+			dtype = DT_DIR;
 		} else if (S_ISREG(inode.mode) && last) {
-			ft = EXT4_FT_REG_FILE;
+			dtype = DT_REG;
 		} else {
 			snprintf(errbuf, errbuf_size, "export path %s: %s is %s", path, prefix,
 				 last ? "not a regular file or a directory" : "not a directory");
 			return last ? -EINVAL : -ENOTDIR;
 		}
-		err = edge_add(ex, dir, c, clen, ino, ft);
+		err = edge_add(ex, dir, c, clen, ino, dtype);
 		if (err) {
 			snprintf(errbuf, errbuf_size, "export path %s: %s",
 				 path, err == -ELOOP ? "leads to a directory already shown under "
@@ -164,7 +164,7 @@ static int path_add(struct bv_export *ex, struct bv_ext4 *fs, const char *path, 
 	return 0;
 }
 
-int bv_export_new(struct bv_ext4 *fs, const char *const *paths, unsigned n,
+int bv_export_new(struct bv_fs *fs, const char *const *paths, unsigned n,
 		  struct bv_export **out, char *errbuf, size_t errbuf_size)
 {
 	struct bv_export *ex;
@@ -183,7 +183,8 @@ int bv_export_new(struct bv_ext4 *fs, const char *const *paths, unsigned n,
 		err = -ENOMEM;
 		goto fail;
 	}
-	visible_add(ex, BV_EXT4_ROOT_INO);
+	ex->root = bv_fs_root_ino(fs);
+	visible_add(ex, ex->root);
 	for (unsigned i = 0; i < n; i++) {
 		err = path_add(ex, fs, paths[i], errbuf, errbuf_size);
 		if (err)
@@ -205,7 +206,7 @@ void bv_export_free(struct bv_export *ex)
 	free(ex);
 }
 
-bool bv_export_is_visible(const struct bv_export *ex, uint32_t ino)
+bool bv_export_is_visible(const struct bv_export *ex, uint64_t ino)
 {
 	for (unsigned i = 0; i < ex->nvisible; i++)
 		if (ex->visible[i] == ino)
@@ -213,12 +214,12 @@ bool bv_export_is_visible(const struct bv_export *ex, uint32_t ino)
 	return false;
 }
 
-int bv_export_lookup(const struct bv_export *ex, uint32_t dir, const char *name, size_t len,
-		     uint32_t *ino)
+int bv_export_lookup(const struct bv_export *ex, uint64_t dir, const char *name, size_t len,
+		     uint64_t *ino)
 {
 	const struct export_edge *e;
 
-	if (len > EXT4_NAME_LEN)
+	if (len > NAME_MAX)
 		return -ENOENT;
 	e = edge_find(ex, dir, name, len);
 	if (!e)
@@ -228,15 +229,15 @@ int bv_export_lookup(const struct bv_export *ex, uint32_t dir, const char *name,
 }
 
 /* The directory a visible directory was reached from (the root is its own parent). */
-static uint32_t parent_of(const struct bv_export *ex, uint32_t dir)
+static uint64_t parent_of(const struct bv_export *ex, uint64_t dir)
 {
 	for (unsigned i = 0; i < ex->nedges; i++)
 		if (ex->edges[i].ino == dir)
 			return ex->edges[i].dir;
-	return BV_EXT4_ROOT_INO;
+	return ex->root;
 }
 
-int bv_export_parent(const struct bv_export *ex, uint32_t dir, uint32_t *ino)
+int bv_export_parent(const struct bv_export *ex, uint64_t dir, uint64_t *ino)
 {
 	if (!bv_export_is_visible(ex, dir))
 		return -ENOENT;
@@ -244,8 +245,8 @@ int bv_export_parent(const struct bv_export *ex, uint32_t dir, uint32_t *ino)
 	return 0;
 }
 
-int bv_export_dir_iterate(const struct bv_export *ex, uint32_t dir, uint64_t pos,
-			  bv_ext4_dir_fn fn, void *ctx)
+int bv_export_dir_iterate(const struct bv_export *ex, uint64_t dir, uint64_t pos,
+			  bv_fs_dir_fn fn, void *ctx)
 {
 	uint64_t k = 2;
 	int ret;
@@ -254,13 +255,13 @@ int bv_export_dir_iterate(const struct bv_export *ex, uint32_t dir, uint64_t pos
 		return -ENOENT;
 	/* Positions: 0 ".", 1 "..", 2 + k the k-th visible name of DIR. */
 	if (pos == 0) {
-		ret = fn(ctx, ".", 1, dir, EXT4_FT_DIR, 1);
+		ret = fn(ctx, ".", 1, dir, DT_DIR, 1);
 		if (ret)
 			return ret;
 		pos = 1;
 	}
 	if (pos == 1) {
-		ret = fn(ctx, "..", 2, parent_of(ex, dir), EXT4_FT_DIR, 2);
+		ret = fn(ctx, "..", 2, parent_of(ex, dir), DT_DIR, 2);
 		if (ret)
 			return ret;
 		pos = 2;
@@ -272,7 +273,7 @@ int bv_export_dir_iterate(const struct bv_export *ex, uint32_t dir, uint64_t pos
 			continue;
 		if (k++ < pos)
 			continue;
-		ret = fn(ctx, e->name, e->len, e->ino, e->ft, k);
+		ret = fn(ctx, e->name, e->len, e->ino, e->dtype, k);
 		if (ret)
 			return ret;
 	}

@@ -1,7 +1,7 @@
 /* Export mode: serve only a few paths of the image (`-o export=PATH[:PATH...]`).
  *
  * The served tree is made of the export paths' own names. Each name stands for what the
- * image resolves it to (bv_ext4_resolve with BV_RESOLVE_FOLLOW, so symlinks are followed
+ * image resolves it to (bv_fs_resolve with BV_RESOLVE_FOLLOW, so symlinks are followed
  * inside the image): a symlink on the way, or at the end, is never shown as a symlink but
  * as the directory or file it leads to. The host kernel therefore never follows a link of
  * the image, and a bind mount of MNT/<export path> always lands on a file of the image.
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fs/ext4/ext4.h"
+#include "fs/fs.h"
 
 struct bv_export;
 
@@ -35,29 +35,29 @@ struct bv_export;
  * resolve, or whose final inode is neither a regular file nor a directory, is refused.
  * On failure returns -errno and a sentence in ERRBUF naming the path. Free with
  * bv_export_free(). */
-int bv_export_new(struct bv_ext4 *fs, const char *const *paths, unsigned n,
+int bv_export_new(struct bv_fs *fs, const char *const *paths, unsigned n,
 		  struct bv_export **out, char *errbuf, size_t errbuf_size);
 
 /* Frees the set. Accepts NULL. */
 void bv_export_free(struct bv_export *ex);
 
 /* True when inode INO is part of the served tree. */
-bool bv_export_is_visible(const struct bv_export *ex, uint32_t ino);
+bool bv_export_is_visible(const struct bv_export *ex, uint64_t ino);
 
 /* The visible entry NAME (LEN bytes) of directory DIR: 0 and *INO (the resolved inode),
  * or -ENOENT when there is none. */
-int bv_export_lookup(const struct bv_export *ex, uint32_t dir, const char *name, size_t len,
-		     uint32_t *ino);
+int bv_export_lookup(const struct bv_export *ex, uint64_t dir, const char *name, size_t len,
+		     uint64_t *ino);
 
 /* The directory visible directory DIR was reached from in the served tree (the root is
  * its own): 0 and *INO, or -ENOENT when DIR is not visible. */
-int bv_export_parent(const struct bv_export *ex, uint32_t dir, uint32_t *ino);
+int bv_export_parent(const struct bv_export *ex, uint64_t dir, uint64_t *ino);
 
 /* Walks the visible entries of directory DIR from position POS (0 = start): ".", "..",
  * then the visible names in the order the export paths gave them, with the file type of
- * the inode each resolves to. Same contract as bv_ext4_dir_iterate(); -ENOENT when DIR is
+ * the inode each resolves to. Same contract as bv_fs_dir_iterate(); -ENOENT when DIR is
  * not visible. */
-int bv_export_dir_iterate(const struct bv_export *ex, uint32_t dir, uint64_t pos,
-			  bv_ext4_dir_fn fn, void *ctx);
+int bv_export_dir_iterate(const struct bv_export *ex, uint64_t dir, uint64_t pos,
+			  bv_fs_dir_fn fn, void *ctx);
 
 #endif

@@ -35,6 +35,11 @@ struct bv_fs_opts {
 	bool skip_csum;     /* do not verify metadata checksums (tests only) */
 };
 
+struct bv_time {
+	int64_t sec;
+	uint32_t nsec;
+};
+
 /* An inode as the adapter and the commands see it: the fields they act on, decoded and
  * trusted, and the reader's own decoded inode in PRIV, which only that reader looks at.
  * Plain data: lives on the caller's stack, is copied freely, needs no release. */
@@ -48,6 +53,10 @@ struct bv_inode {
 	uint32_t xflags;     /* FS_IOC_FSGETXATTR's fsx_xflags (FS_XFLAG_*) */
 	uint32_t projid;     /* FS_IOC_FSGETXATTR's fsx_projid */
 	uint32_t extsize;    /* FS_IOC_FSGETXATTR's fsx_extsize, in bytes; 0 for none */
+	uint32_t cowextsize; /* fsx_cowextsize, in bytes; 0 for none */
+	uint32_t nextents;   /* fsx_nextents: data fork extents where the format says (xfs) */
+	struct bv_time crtime; /* birth time (statx's btime), when HAS_CRTIME */
+	bool has_crtime;
 	_Alignas(8) unsigned char priv[BV_INODE_PRIV_BYTES];
 };
 
@@ -62,7 +71,7 @@ struct bv_fs_info {
 	uint64_t blocks_count, free_blocks_count;
 	uint64_t inodes_count, free_inodes_count; /* xfs: inodes allocated so far, and free */
 	uint32_t group_count;  /* block groups (ext) or allocation groups (xfs) */
-	char features[768];    /* feature names, space separated, as the format's mkfs spells them */
+	char features[1024];  /* feature names, space separated, as its mkfs spells them */
 	const char *journal_state; /* "none", "clean", "replayed" (ext4, in memory), "dirty"
 				    * (served without recovery) */
 	uint32_t journal_replayed_blocks;

@@ -42,6 +42,13 @@ typedef int (*bv_fs_open_fn)(struct bv_source *src, const struct bv_fs_opts *opt
 			     void **impl, const struct bv_fs_ops **ops, char *errbuf,
 			     size_t errbuf_size);
 
+extern const struct bv_fs_ops bv_ext4_fs_ops;
+
+/* A struct bv_fs over a reader's filesystem opened by other means (unit tests drive the
+ * ext4 reader directly and resolve paths through this). It does not own IMPL: closing it
+ * frees only the wrapper. NULL on ENOMEM. */
+struct bv_fs *bv_fs_wrap(void *impl, const struct bv_fs_ops *ops);
+
 int bv_ext4_fs_open(struct bv_source *src, const struct bv_fs_opts *opts, void **impl,
 		    const struct bv_fs_ops **ops, char *errbuf, size_t errbuf_size);
 int bv_xfs_fs_open(struct bv_source *src, const struct bv_fs_opts *opts, void **impl,

@@ -13,6 +13,10 @@
 #                   re-read, and warm preads: its pread64/splice calls (strace -c);
 #                   0 means the kernel answered from its page cache
 # Every run mounts afresh, so "cold" is cold for the daemon's own caches too.
+# Then the same rows for XFS: the same tree copied into an XFS image through the kernel
+# (mkfs.xfs, loop mount, cp -a), bootviewfs against the kernel's xfs (ro,norecovery); no
+# fuse2fs there. Skipped with a line saying why when bootviewfs cannot serve XFS, there is
+# no mkfs.xfs, or the kernel has no xfs. BENCH_XFS=0 leaves it out.
 # Needs root (loop devices, drop_caches). Not a test: nothing here passes or fails.
 set -euo pipefail
 
@@ -33,46 +37,26 @@ command -v fuse2fs >/dev/null || { have_fuse2fs=0; echo "bench: fuse2fs not inst
 tmp=$(mktemp -d /var/tmp/bootviewfs-bench.XXXXXX)
 cleanup() {
 	set +e
-	for m in "$tmp"/mnt-*; do mountpoint -q "$m" && umount -l "$m"; done
-	losetup -j "$tmp/image.ext4" -O NAME -n | xargs -r -n1 losetup -d
+	for m in "$tmp"/mnt-* "$tmp/xfs-rw"; do mountpoint -q "$m" && umount -l "$m"; done
+	for i in "$tmp/image.ext4" "$tmp/image.xfs"; do
+		[ -e "$i" ] && losetup -j "$i" -O NAME -n | xargs -r -n1 losetup -d
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 echo "bench: building the image in $tmp"
-src=$tmp/src
-mkdir -p "$src/unikernel"
-# A root-fs-like tree: the host's python library when there is one, else a made-up tree
-# of the same shape (thousands of small files in nested directories).
-if [ -d /usr/lib/python3 ] && [ "$(find /usr/lib/python3 | head -6000 | wc -l)" -gt 2000 ]; then
-	mkdir -p "$src/usr/lib" && cp -a /usr/lib/python3 "$src/usr/lib/"
-	[ -d /etc/ssl ] && mkdir -p "$src/etc" && cp -a /etc/ssl "$src/etc/"
-else
-	python3 - "$src" <<'PY'
-import os, random, sys
-r = random.Random(1)
-for d in range(150):
-    p = os.path.join(sys.argv[1], "usr/lib/pkg%03d/sub%d" % (d, d % 7))
-    os.makedirs(p, exist_ok=True)
-    for f in range(25):
-        with open(os.path.join(p, "mod%02d.py" % f), "wb") as fh:
-            fh.write(os.urandom(r.choice([200, 1500, 6000, 30000])))
-PY
-fi
-head -c 64M /dev/urandom >"$src/unikernel/kernel"
-head -c 16M /dev/urandom >"$src/unikernel/initrd"
-printf '{"com.urunc.unikernel.binary":"%s","com.urunc.unikernel.initrd":"%s"}\n' \
-	"$(printf /unikernel/kernel | base64)" "$(printf /unikernel/initrd | base64)" >"$src/urunc.json"
+info=$("$top/scripts/mkbenchimage.sh" "$tmp")
 img=$tmp/image.ext4
-size_mb=$(( $(du -sm "$src" | cut -f1) * 3 / 2 + 64 ))
-truncate -s "${size_mb}M" "$img"
-mkfs.ext4 -q -F -d "$src" "$img"
-echo "bench: $(find "$src" | wc -l) entries, $(du -sh "$src" | cut -f1) of data, image ${size_mb} MiB; $runs runs each"
+echo "bench: $info; $runs runs each"
 
-BV=$bin IMG=$img TMP=$tmp RUNS=$runs HAVE_FUSE2FS=$have_fuse2fs python3 - <<'PY'
+# table IMAGE FSTYPE HAVE_FUSE2FS: the contenders on IMAGE, medians, ratios.
+table() {
+BV=$bin IMG=$1 FSTYPE=$2 TMP=$tmp RUNS=$runs HAVE_FUSE2FS=$3 python3 - <<'PY'
 import os, re, shutil, signal, statistics, subprocess, sys, time
 
 BV, IMG, TMP = os.environ["BV"], os.environ["IMG"], os.environ["TMP"]
+FSTYPE = os.environ["FSTYPE"]
 RUNS = int(os.environ["RUNS"])
 ARTIFACTS = ["unikernel/kernel", "unikernel/initrd", "urunc.json"]
 
@@ -218,7 +202,8 @@ class Kernel(Contender):
         self.loop = subprocess.run(["losetup", "-r", "-f", "--show", IMG], check=True,
                                    capture_output=True, text=True).stdout.strip()
         self.losetup_ms = (time.perf_counter() - t) * 1000
-        sh("mount", "-t", "ext4", "-o", "ro", self.loop, self.mnt)
+        sh("mount", "-t", FSTYPE, "-o", "ro,norecovery" if FSTYPE == "xfs" else "ro",
+           self.loop, self.mnt)
         os.stat(os.path.join(self.mnt, "urunc.json"))
     def umount(self):
         sh("umount", self.mnt)
@@ -293,6 +278,7 @@ def fmt(x):
 names = [c.name for c in contenders]
 cols = names + ["bv/kernel"] + (["bv/fuse2fs"] if "fuse2fs" in names else [])
 print()
+print("%s: %s" % (FSTYPE, os.path.basename(IMG)))
 print("%-28s" % ("median of %d runs" % RUNS) + "".join("%13s" % n for n in cols))
 for m in METRICS:
     row = [med(n, m) for n in names]
@@ -307,3 +293,36 @@ for m in METRICS:
 print()
 print("ratios: bootviewfs / other; below 1 is faster (or smaller) than the other.")
 PY
+}
+table "$img" ext4 "$have_fuse2fs"
+
+# --- XFS: the same tree, written by the kernel into an XFS image ----------------------------
+xfs_skip=
+if [ "${BENCH_XFS:-1}" = 0 ]; then
+	xfs_skip="BENCH_XFS=0"
+elif ! command -v mkfs.xfs >/dev/null; then
+	xfs_skip="mkfs.xfs not installed"
+elif ! grep -qw xfs /proc/filesystems && ! modprobe xfs 2>/dev/null; then
+	xfs_skip="the kernel has no xfs"
+fi
+ximg=$tmp/image.xfs
+if [ -z "$xfs_skip" ]; then
+	truncate -s "$((size_mb < 320 ? 320 : size_mb))M" "$ximg"
+	mkfs.xfs -q -f "$ximg"
+	if ! "$bin" probe "$ximg" 2>/dev/null | grep -q '"supported": true'; then
+		why=$("$bin" probe "$ximg" 2>&1 | sed -n 's/.*"error": "\(.*\)".*/\1/p' || true)
+		xfs_skip="XFS reader not built yet ($bin probe: $why)"
+	fi
+fi
+if [ -n "$xfs_skip" ]; then
+	echo
+	echo "bench: SKIP the XFS rows: $xfs_skip"
+	exit 0
+fi
+mkdir -p "$tmp/xfs-rw"
+mount -t xfs -o loop "$ximg" "$tmp/xfs-rw"
+cp -a "$src/." "$tmp/xfs-rw/"
+umount "$tmp/xfs-rw"
+echo
+echo "bench: the same tree in an XFS image (mkfs.xfs defaults, written by the kernel)"
+table "$ximg" xfs 0

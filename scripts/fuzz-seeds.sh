@@ -3,8 +3,7 @@
 #   scripts/fuzz-seeds.sh DIR
 set -euo pipefail
 dir=$1
-corpus=${BV_CORPUS:-$(dirname "$0")/../../shared/corpus/e2fsprogs}
-[ -d "$corpus" ] || { echo "fuzz-seeds: no corpus at $corpus" >&2; exit 2; }
+corpus=$("$(dirname "$0")/fetch-corpus.sh" --locate) || { echo "fuzz-seeds: $corpus" >&2; exit 2; }
 mkdir -p "$dir"
 for f in "$corpus"/*.image*; do
 	out=$dir/$(basename "${f%.gz}"); out=${out%.bz2}

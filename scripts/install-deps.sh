@@ -11,6 +11,8 @@ set -euo pipefail
 PKGS=(
 	# build: compiler, make, pkg-config and the libraries the Makefile links
 	build-essential pkg-config libfuse3-dev libdevmapper-dev libjansson-dev libblkid-dev
+	# make tsan: gcc's ThreadSanitizer runtime (build-essential brings it; named here as used)
+	libtsan2
 	# unit tests: the Check framework
 	check
 	# runtime: the FUSE mount helper (fusermount3) and /dev/fuse user space

@@ -34,7 +34,8 @@ vmdir=$top/build/vm
 meta_pkg=linux-image-cloud-amd64
 
 # Modules the guest loads, by name; their dependencies are added from modinfo.
-want_mods=(virtio_pci virtio_blk loop fuse dm-mod dm-thin-pool)
+# xfs: containerd's devmapper snapshotter with fs_type = "xfs" (tests/integration/containerd.sh).
+want_mods=(virtio_pci virtio_blk loop fuse dm-mod dm-thin-pool xfs)
 
 skip() { echo "SKIP: vm-test: $*"; exit 77; }
 die() { echo "FAIL: vm-test: $*"; exit 1; }

@@ -736,7 +736,7 @@ START_TEST(test_file_read_corpus_returns_cleanly)
 	FILE *ls;
 
 	if (!dir) {
-		bv_test_skip("test_file_read_corpus_returns_cleanly", "no corpus directory");
+		bv_test_skip("test_file_read_corpus_returns_cleanly", bv_test_corpus_missing());
 		free(buf);
 		return;
 	}

@@ -706,7 +706,7 @@ START_TEST(test_corpus_opens_or_refuses_cleanly)
 	DIR *d;
 
 	if (!dir) {
-		bv_test_skip("corpus", "no e2fsprogs corpus (set BV_CORPUS)");
+		bv_test_skip("corpus", bv_test_corpus_missing());
 		return;
 	}
 	d = opendir(dir);

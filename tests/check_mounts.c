@@ -27,6 +27,20 @@ START_TEST(test_mounts_accepts_devmapper_view)
 }
 END_TEST
 
+/* devmapper with fs_type xfs: containerd adds nouuid, since every snapshot of one base
+ * device carries the same uuid. */
+START_TEST(test_mounts_accepts_xfs_view_with_nouuid)
+{
+	struct bv_mount_spec m;
+	char err[512] = "";
+
+	ck_assert_int_eq(parse("[{\"type\":\"xfs\",\"source\":\"/dev/mapper/pool-snap-9\","
+			       "\"options\":[\"ro\",\"nouuid\"]}]", &m, err), 0);
+	ck_assert_str_eq(m.type, "xfs");
+	ck_assert_str_eq(m.source, "/dev/mapper/pool-snap-9");
+}
+END_TEST
+
 START_TEST(test_mounts_accepts_go_field_names_and_blockfile_loop)
 {
 	struct bv_mount_spec m;
@@ -46,7 +60,7 @@ START_TEST(test_mounts_refuses_what_it_does_not_understand)
 	} cases[] = {
 		{ "[]", "0 mounts" },
 		{ "[{\"type\":\"overlay\",\"source\":\"overlay\"}]", "\"overlay\" is not served" },
-		{ "[{\"type\":\"xfs\",\"source\":\"/dev/x\"}]", "\"xfs\"" },
+		{ "[{\"type\":\"btrfs\",\"source\":\"/dev/x\"}]", "\"btrfs\"" },
 		{ "[{\"type\":\"ext4\",\"source\":\"/dev/x\",\"options\":[\"rw\"]}]", "\"rw\"" },
 		{ "[{\"type\":\"ext4\",\"source\":\"/dev/x\",\"options\":[\"ro\",7]}]",
 		  "not a string" },
@@ -111,6 +125,7 @@ static Suite *mounts_suite(void)
 	Suite *s = suite_create("mounts");
 	TCase *tc = tcase_create("mounts");
 	tcase_add_test(tc, test_mounts_accepts_devmapper_view);
+	tcase_add_test(tc, test_mounts_accepts_xfs_view_with_nouuid);
 	tcase_add_test(tc, test_mounts_accepts_go_field_names_and_blockfile_loop);
 	tcase_add_test(tc, test_mounts_refuses_what_it_does_not_understand);
 	tcase_add_test(tc, test_mounts_load_reads_file_and_refuses_missing);

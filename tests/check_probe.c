@@ -1,4 +1,4 @@
-/* The libblkid probe and the refusal sentence for anything that is not ext2/3/4. */
+/* The libblkid probe and the refusal sentence for anything that is not ext2/3/4 or xfs. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -49,7 +49,7 @@ START_TEST(test_probe_ext2_image)
 	ck_assert_str_eq(r.label, "bvlabel2");
 	ck_assert_uint_eq(r.block_size, 1024);
 	ck_assert(bv_probe_is_ext(&r));
-	ck_assert_int_eq(bv_probe_check_ext(&r, img, 4 << 20, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(bv_probe_check_supported(&r, img, 4 << 20, msg, sizeof(msg)), 0);
 	ck_assert_str_eq(msg, "untouched");
 }
 END_TEST
@@ -70,7 +70,7 @@ START_TEST(test_probe_ext4_image)
 	ck_assert_uint_eq(strlen(r.uuid), 36);
 	ck_assert_uint_eq(r.block_size, 4096);
 	ck_assert(bv_probe_is_ext(&r));
-	ck_assert_int_eq(bv_probe_check_ext(&r, img, 16 << 20, NULL, 0), 0);
+	ck_assert_int_eq(bv_probe_check_supported(&r, img, 16 << 20, NULL, 0), 0);
 }
 END_TEST
 
@@ -102,8 +102,8 @@ START_TEST(test_probe_swap_is_refused_by_name)
 	ck_assert_int_eq(probe_path(img, &r, &size), 0);
 	ck_assert_str_eq(r.type, "swap");
 	ck_assert(!bv_probe_is_ext(&r));
-	ck_assert_int_eq(bv_probe_check_ext(&r, img, size, msg, sizeof(msg)), -EMEDIUMTYPE);
-	snprintf(want, sizeof(want), "%s holds swap space, not an ext2/3/4 filesystem", img);
+	ck_assert_int_eq(bv_probe_check_supported(&r, img, size, msg, sizeof(msg)), -EMEDIUMTYPE);
+	snprintf(want, sizeof(want), "%s holds swap space, not an ext2/3/4 or xfs filesystem", img);
 	ck_assert_str_eq(msg, want);
 }
 END_TEST
@@ -121,7 +121,7 @@ START_TEST(test_probe_zero_file_holds_nothing)
 	ck_assert_str_eq(r.usage, "");
 	ck_assert_uint_eq(r.block_size, 0);
 	ck_assert(!bv_probe_is_ext(&r));
-	ck_assert_int_eq(bv_probe_check_ext(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
+	ck_assert_int_eq(bv_probe_check_supported(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
 	ck_assert_str_eq(msg, "IMG holds no filesystem that blkid recognises");
 }
 END_TEST
@@ -137,8 +137,8 @@ START_TEST(test_probe_tiny_file_is_too_small)
 	ck_assert_int_eq(probe_path(img, &r, &size), 0);
 	ck_assert_str_eq(r.type, "");
 	ck_assert_uint_eq(size, 100);
-	ck_assert_int_eq(bv_probe_check_ext(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
-	ck_assert_str_eq(msg, "IMG is too small (100 bytes) to hold an ext2/3/4 filesystem");
+	ck_assert_int_eq(bv_probe_check_supported(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
+	ck_assert_str_eq(msg, "IMG is too small (100 bytes) to hold an ext2/3/4 or xfs filesystem");
 }
 END_TEST
 
@@ -160,8 +160,8 @@ START_TEST(test_probe_empty_file_is_too_small)
 	else
 		ck_assert_int_lt(rc, 0);
 	memset(&r, 0, sizeof(r));
-	ck_assert_int_eq(bv_probe_check_ext(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
-	ck_assert_str_eq(msg, "IMG is too small (0 bytes) to hold an ext2/3/4 filesystem");
+	ck_assert_int_eq(bv_probe_check_supported(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
+	ck_assert_str_eq(msg, "IMG is too small (0 bytes) to hold an ext2/3/4 or xfs filesystem");
 }
 END_TEST
 
@@ -179,12 +179,12 @@ START_TEST(test_probe_luks_header_is_refused_as_encrypted)
 	ck_assert_int_eq(probe_path(img, &r, &size), 0);
 	ck_assert_str_eq(r.type, "crypto_LUKS");
 	ck_assert_str_eq(r.usage, "crypto");
-	ck_assert_int_eq(bv_probe_check_ext(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
-	ck_assert_str_eq(msg, "IMG holds crypto_LUKS (encrypted), not an ext2/3/4 filesystem");
+	ck_assert_int_eq(bv_probe_check_supported(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
+	ck_assert_str_eq(msg, "IMG holds crypto_LUKS (encrypted), not an ext2/3/4 or xfs filesystem");
 }
 END_TEST
 
-START_TEST(test_probe_xfs_is_refused_by_name)
+START_TEST(test_probe_xfs_is_accepted)
 {
 	const char *img = scratch("probe_xfs.img");
 	struct bv_probe_result r;
@@ -202,8 +202,9 @@ START_TEST(test_probe_xfs_is_refused_by_name)
 	ck_assert_str_eq(r.type, "xfs");
 	ck_assert_str_eq(r.usage, "filesystem");
 	ck_assert_uint_ne(r.block_size, 0);
-	ck_assert_int_eq(bv_probe_check_ext(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
-	ck_assert_str_eq(msg, "IMG holds xfs, not an ext2/3/4 filesystem");
+	ck_assert(!bv_probe_is_ext(&r));
+	ck_assert(bv_probe_is_supported(&r));
+	ck_assert_int_eq(bv_probe_check_supported(&r, "IMG", size, msg, sizeof(msg)), 0);
 }
 END_TEST
 
@@ -224,10 +225,10 @@ START_TEST(test_probe_squashfs_is_refused_by_name)
 				    img, dir, dir, dir, dir, img), 0);
 	ck_assert_int_eq(probe_path(img, &r, &size), 0);
 	ck_assert_str_eq(r.type, "squashfs");
-	ck_assert_int_eq(bv_probe_check_ext(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
+	ck_assert_int_eq(bv_probe_check_supported(&r, "IMG", size, msg, sizeof(msg)), -EMEDIUMTYPE);
 	/* A squashfs image of one small file may be under 2 KiB: either refusal names why. */
 	if (size >= 2048)
-		ck_assert_str_eq(msg, "IMG holds squashfs, not an ext2/3/4 filesystem");
+		ck_assert_str_eq(msg, "IMG holds squashfs, not an ext2/3/4 or xfs filesystem");
 	else
 		ck_assert_ptr_nonnull(strstr(msg, "too small"));
 }
@@ -253,7 +254,7 @@ START_TEST(test_probe_conflicting_signatures_are_ambivalent)
 	ck_assert_str_eq(r.type, "");
 	ck_assert_str_eq(r.usage, BV_PROBE_USAGE_AMBIVALENT);
 	ck_assert(!bv_probe_is_ext(&r));
-	ck_assert_int_eq(bv_probe_check_ext(&r, "IMG", 4 << 20, msg, sizeof(msg)), -EMEDIUMTYPE);
+	ck_assert_int_eq(bv_probe_check_supported(&r, "IMG", 4 << 20, msg, sizeof(msg)), -EMEDIUMTYPE);
 	ck_assert_ptr_nonnull(strstr(msg, "IMG holds several conflicting signatures"));
 }
 END_TEST
@@ -296,27 +297,27 @@ START_TEST(test_probe_check_ext_sentences)
 	memset(&r, 0, sizeof(r));
 	snprintf(r.type, sizeof(r.type), "linux_raid_member");
 	snprintf(r.usage, sizeof(r.usage), "raid");
-	ck_assert_int_eq(bv_probe_check_ext(&r, "/dev/x", 1 << 20, msg, sizeof(msg)),
+	ck_assert_int_eq(bv_probe_check_supported(&r, "/dev/x", 1 << 20, msg, sizeof(msg)),
 			 -EMEDIUMTYPE);
 	ck_assert_str_eq(msg, "/dev/x holds linux_raid_member (a RAID or volume-manager "
-			      "member), not an ext2/3/4 filesystem");
+			      "member), not an ext2/3/4 or xfs filesystem");
 
 	snprintf(r.type, sizeof(r.type), "jbd");
 	snprintf(r.usage, sizeof(r.usage), "other");
-	ck_assert_int_eq(bv_probe_check_ext(&r, "J", 1 << 20, msg, sizeof(msg)), -EMEDIUMTYPE);
-	ck_assert_str_eq(msg, "J holds jbd (an external ext3/4 journal), not an ext2/3/4 "
-			      "filesystem");
+	ck_assert_int_eq(bv_probe_check_supported(&r, "J", 1 << 20, msg, sizeof(msg)), -EMEDIUMTYPE);
+	ck_assert_str_eq(msg, "J holds jbd (an external ext3/4 journal), not an ext2/3/4 or "
+			      "xfs filesystem");
 
 	/* Too small wins over whatever was found; 2047 bytes cannot hold the superblock. */
-	snprintf(r.type, sizeof(r.type), "xfs");
-	ck_assert_int_eq(bv_probe_check_ext(&r, "S", 2047, msg, sizeof(msg)), -EMEDIUMTYPE);
-	ck_assert_str_eq(msg, "S is too small (2047 bytes) to hold an ext2/3/4 filesystem");
+	snprintf(r.type, sizeof(r.type), "btrfs");
+	ck_assert_int_eq(bv_probe_check_supported(&r, "S", 2047, msg, sizeof(msg)), -EMEDIUMTYPE);
+	ck_assert_str_eq(msg, "S is too small (2047 bytes) to hold an ext2/3/4 or xfs filesystem");
 
 	/* A short buffer is cut and terminated; no buffer at all still gives the verdict. */
-	ck_assert_int_eq(bv_probe_check_ext(&r, "IMG", 1 << 20, small, sizeof(small)),
+	ck_assert_int_eq(bv_probe_check_supported(&r, "IMG", 1 << 20, small, sizeof(small)),
 			 -EMEDIUMTYPE);
-	ck_assert_str_eq(small, "IMG holds x");
-	ck_assert_int_eq(bv_probe_check_ext(&r, "IMG", 1 << 20, NULL, 0), -EMEDIUMTYPE);
+	ck_assert_str_eq(small, "IMG holds b");
+	ck_assert_int_eq(bv_probe_check_supported(&r, "IMG", 1 << 20, NULL, 0), -EMEDIUMTYPE);
 }
 END_TEST
 
@@ -363,7 +364,7 @@ START_TEST(test_probe_corpus_probes_or_refuses_cleanly)
 	DIR *d;
 
 	if (!dir) {
-		bv_test_skip(__func__, "no e2fsprogs corpus (set BV_CORPUS)");
+		bv_test_skip(__func__, bv_test_corpus_missing());
 		return;
 	}
 	d = opendir(dir);
@@ -394,7 +395,7 @@ START_TEST(test_probe_corpus_probes_or_refuses_cleanly)
 			continue;
 		ck_assert_uint_lt(strlen(r.type), sizeof(r.type));
 		msg[0] = '\0';
-		rc = bv_probe_check_ext(&r, de->d_name, size, msg, sizeof(msg));
+		rc = bv_probe_check_supported(&r, de->d_name, size, msg, sizeof(msg));
 		if (rc == 0) {
 			ext++;
 		} else {
@@ -423,7 +424,7 @@ static Suite *probe_suite(void)
 	tcase_add_test(tc, test_probe_tiny_file_is_too_small);
 	tcase_add_test(tc, test_probe_empty_file_is_too_small);
 	tcase_add_test(tc, test_probe_luks_header_is_refused_as_encrypted);
-	tcase_add_test(tc, test_probe_xfs_is_refused_by_name);
+	tcase_add_test(tc, test_probe_xfs_is_accepted);
 	tcase_add_test(tc, test_probe_squashfs_is_refused_by_name);
 	tcase_add_test(tc, test_probe_conflicting_signatures_are_ambivalent);
 	tcase_add_test(tc, test_probe_ext_block_device_through_loop);

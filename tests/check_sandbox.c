@@ -1,4 +1,4 @@
-/* The server's sandbox (fs/sandbox.h). Each test forks a child that enters it; the parent
+/* The server's sandbox (cmd/daemon/sandbox.h). Each test forks a child that enters it; the parent
  * reads the child's /proc status while it waits (a confined child cannot open /proc
  * itself), then lets it try what an exploited parser would, and reads its report back
  * through a pipe: an empty report is a pass. The child leaves with _exit. */

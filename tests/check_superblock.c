@@ -687,7 +687,7 @@ START_TEST(test_open_names_bad_inode_table)
 	size_t len;
 
 	if (!dir) {
-		bv_test_skip("test_open_names_bad_inode_table", "no e2fsprogs corpus");
+		bv_test_skip("test_open_names_bad_inode_table", bv_test_corpus_missing());
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/f_illitable.image.gz", dir);
@@ -733,7 +733,7 @@ START_TEST(test_read_raw_sees_replayed_blocks)
 	uint64_t differ = 0;
 
 	if (!dir) {
-		bv_test_skip("test_read_raw_sees_replayed_blocks", "no e2fsprogs corpus");
+		bv_test_skip("test_read_raw_sees_replayed_blocks", bv_test_corpus_missing());
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/f_jnl_64bit.image.gz", dir);

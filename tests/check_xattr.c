@@ -241,7 +241,7 @@ START_TEST(test_xattr_list_hides_trusted_from_the_unprivileged)
 		uint32_t ino;
 		ssize_t na, ns;
 
-		ck_assert_int_eq(bv_ext4_resolve(fs, path, 0, &ino), 0);
+		ck_assert_int_eq(bv_test_resolve(fs, path, 0, &ino), 0);
 		ck_assert_int_eq(bv_ext4_inode_get(fs, ino, &inode), 0);
 		na = bv_ext4_xattr_list_as(fs, &inode, all, sizeof(all), true);
 		ns = bv_ext4_xattr_list_as(fs, &inode, some, sizeof(some), false);
@@ -982,7 +982,7 @@ START_TEST(test_xattr_corpus_answers_or_refuses)
 	FILE *ls;
 
 	if (!dir) {
-		bv_test_skip(__func__, "no e2fsprogs corpus");
+		bv_test_skip(__func__, bv_test_corpus_missing());
 		return;
 	}
 	snprintf(cmd, sizeof(cmd), "ls '%s' | grep image", dir);

@@ -6,7 +6,7 @@
 # to fail. Exit status: 1 when any test failed or when every test skipped (CI must not be
 # all skips), else 0.
 #
-# Environment: BUILD (default build) names the build directory, e.g. build/san. The image
+# Environment: BUILD (default build) names the build directory, e.g. build/san-address-undefined. The image
 # matrix (scripts/mkimages.sh) is built once here and shared through BV_IMAGES; a test run
 # alone builds its own. BV_KEEP=1 keeps the logs and images.
 set -uo pipefail

@@ -11,6 +11,7 @@
 
 #include "blockio/source.h"
 #include "fs/ext4/ext4.h"
+#include "fs/fs_ops.h"
 #include "util/log.h"
 
 #define MAX_SUITES 64
@@ -227,14 +228,44 @@ uint32_t bv_test_debugfs_ino(const char *img, const char *path)
 	return (uint32_t)ino;
 }
 
+/* scripts/fetch-corpus.sh --locate decides, for the integration tests too: its one line is
+ * the directory (exit 0) or why there is none and how to fetch it (exit 1). */
+static char corpus_line[PATH_MAX + 512];
+static int corpus_found = -1;
+
+static void corpus_locate(void)
+{
+	FILE *p;
+	size_t n;
+	int st;
+
+	if (corpus_found >= 0)
+		return;
+	corpus_found = 0;
+	snprintf(corpus_line, sizeof(corpus_line),
+		 "no e2fsprogs corpus: scripts/fetch-corpus.sh --locate did not run");
+	p = popen("scripts/fetch-corpus.sh --locate 2>&1", "r");
+	if (!p)
+		return;
+	if (!fgets(corpus_line, sizeof(corpus_line), p))
+		corpus_line[0] = '\0';
+	st = pclose(p);
+	n = strlen(corpus_line);
+	if (n && corpus_line[n - 1] == '\n')
+		corpus_line[n - 1] = '\0';
+	corpus_found = st == 0 && corpus_line[0] == '/';
+}
+
 const char *bv_test_corpus_dir(void)
 {
-	static char dir[PATH_MAX];
-	const char *env = getenv("BV_CORPUS");
-	struct stat st;
+	corpus_locate();
+	return corpus_found ? corpus_line : NULL;
+}
 
-	snprintf(dir, sizeof(dir), "%s", env && *env ? env : "../shared/corpus/e2fsprogs");
-	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? dir : NULL;
+const char *bv_test_corpus_missing(void)
+{
+	corpus_locate();
+	return corpus_found ? "" : corpus_line;
 }
 
 int main(int argc, char **argv)
@@ -273,4 +304,19 @@ int main(int argc, char **argv)
 	if (!getenv("BV_KEEP_TMP"))
 		bv_test_sh("rm -rf '%s'", tmpdir);
 	return failed ? 1 : 0;
+}
+
+int bv_test_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32_t *ino)
+{
+	struct bv_fs *wrap = bv_fs_wrap(fs, &bv_ext4_fs_ops);
+	uint64_t i = 0;
+	int err;
+
+	if (!wrap)
+		return -ENOMEM;
+	err = bv_fs_resolve(wrap, path, flags, &i);
+	bv_fs_close(wrap);
+	if (!err)
+		*ino = (uint32_t)i;
+	return err;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fs/fs.h"
+
 /* Each tests/check_<module>.c ends with BV_SUITE(make_suite_fn): the runner collects the
  * suites at start-up, so adding a suite never touches a shared list. */
 void bv_test_register(const char *name, Suite *(*make)(void));
@@ -68,7 +70,16 @@ long long bv_test_debugfs_num(const char *img, const char *req, const char *key)
 /* The inode number of PATH in IMG, as debugfs's stat says; fails the test if there is none. */
 uint32_t bv_test_debugfs_ino(const char *img, const char *path);
 
-/* The e2fsprogs corpus directory (BV_CORPUS, else ../shared/corpus/e2fsprogs), or NULL. */
+/* The e2fsprogs corpus directory (BV_CORPUS, else ../shared/corpus/e2fsprogs, else the one
+ * scripts/fetch-corpus.sh fetched into build/), or NULL; bv_test_corpus_missing() then
+ * says why and how to fetch it, for the SKIP line. Run from the top of the tree. */
 const char *bv_test_corpus_dir(void);
+const char *bv_test_corpus_missing(void);
+
+struct bv_ext4;
+
+/* bv_fs_resolve (the neutral path walk) over an ext4 filesystem the test opened with the
+ * ext4 reader directly. Returns what the walk returns; *INO is set on success. */
+int bv_test_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32_t *ino);
 
 #endif

@@ -6,7 +6,7 @@
  *                      source read-only, mounts, reports ready, and unmounts on "stop", on
  *                      a signal or when the server dies. It never reads the image.
  *   server (server.c)  forked by the keeper with the source fd and one end of a socket
- *                      (chan.c). It enters the sandbox (fs/sandbox.h: uid nobody, no
+ *                      (chan.c). It enters the sandbox (cmd/daemon/sandbox.h: uid nobody, no
  *                      capability, no_new_privs, Landlock, seccomp) before its first read
  *                      of the image, then opens the filesystem, resolves --require and
  *                      --export, and serves FUSE on the /dev/fuse fd the keeper sends it
@@ -42,7 +42,7 @@ struct bv_strbuf {
 
 int bv_strbuf_add(struct bv_strbuf *sb, const char *s, size_t n);
 
-/* The mount command as parsed (fs/cmd_mount.c): read by both processes, owned by the
+/* The mount command as parsed (cmd/cmd_mount.c): read by both processes, owned by the
  * command. */
 struct bv_mount_cmd {
 	const char *source;         /* positional, or the mounts JSON's source */
@@ -60,6 +60,7 @@ struct bv_mount_cmd {
 	bool debug;
 	bool helper;                /* invoked as mount.fuse.bootviewfs */
 	bool fake;                  /* helper -f: check everything, mount nothing */
+	bool no_recovery;           /* -o norecovery / noload: no journal replay, dirty xfs log served */
 	bool allow_other;
 	bool allow_root;            /* libfuse refuses it together with allow_other */
 	unsigned max_read;          /* max_read=, 0 for the kernel's default */

@@ -1,5 +1,5 @@
-/* The keeper's parts (fs/daemon/keeper*.c), for those files only: the keeper itself is
- * described in fs/daemon/keeper.c. Everything here runs in the keeper's main thread unless
+/* The keeper's parts (cmd/daemon/keeper*.c), for those files only: the keeper itself is
+ * described in cmd/daemon/keeper.c. Everything here runs in the keeper's main thread unless
  * it says otherwise. */
 #ifndef BV_FS_DAEMON_KEEPER_H
 #define BV_FS_DAEMON_KEEPER_H
@@ -67,6 +67,14 @@ void bv_keeper_state_set(struct keeper *k, enum bv_state_status status, const ch
 /* Logs the sentence (on the caller's stderr too, until ready), keeps it as the reason the
  * start failed, and reports it on --ready-fd. */
 void bv_keeper_fail(struct keeper *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* keeper_setup.c: the state directory and the source */
+/* Opens --state-dir, takes its life lock, opens the log and the control FIFO, writes state
+ * "starting". 0 or -errno (said with bv_keeper_fail). */
+int bv_keeper_state_dir_take(struct keeper *k);
+/* Reads --mounts-json if given, opens the source read-only, records what it is in state.json.
+ * 0 or -errno (said). */
+int bv_keeper_source_take(struct keeper *k);
 
 /* keeper_mount.c: the mountpoint and the mount */
 /* N for a mountpoint "/dev/fd/N" or "/proc/self/fd/N" (a pre-mounted /dev/fuse fd), or -1. */

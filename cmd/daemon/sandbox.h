@@ -1,6 +1,6 @@
 /* Confinement of the process that parses the image (DESIGN.md section 7).
  *
- * The daemon is two processes (fs/daemon/): a keeper that mounts, unmounts and keeps the
+ * The daemon is two processes (cmd/daemon/): a keeper that mounts, unmounts and keeps the
  * state directory but never reads a byte of the image, and the server, which parses the
  * image and answers FUSE requests. The server enters this sandbox right after it is forked,
  * while it is still single-threaded and before it has read anything from the image, so

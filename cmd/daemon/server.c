@@ -1,5 +1,5 @@
 /* The server: the only process that reads the image. It is confined before it reads a
- * byte of it (fs/sandbox.h), then opens the filesystem, checks --require, builds the
+ * byte of it (cmd/daemon/sandbox.h), then opens the filesystem, checks --require, builds the
  * --export tree, tells the keeper, and serves FUSE on the fd the keeper mounted. It exits
  * when the keeper says stop or goes away, or when the connection ends; it is never asked
  * to clean anything up: it holds nothing but memory and read-only fds. */
@@ -23,7 +23,7 @@
 #include "blockio/probe.h"
 #include "blockio/source.h"
 #include "cmd/daemon/chan.h"
-#include "fs/ext4/ext4.h"
+#include "fs/fs.h"
 #include "fs/fuse/fuse_ops.h"
 #include "util/log.h"
 #include "cmd/daemon/sandbox.h"
@@ -38,10 +38,10 @@
 struct server {
 	struct bv_mount_cmd *mc;
 	int chan;
-	struct bv_ext4 *fs;
+	struct bv_fs *fs;
 	struct bv_fuse *bf;
 	struct fuse_session *se;
-	uint32_t art_ino[BV_MOUNT_REQUIRE_MAX];
+	uint64_t art_ino[BV_MOUNT_REQUIRE_MAX];
 };
 
 static int log_chan = -1;
@@ -88,7 +88,7 @@ fail(struct server *s, const char *fmt, ...)
 }
 
 /* Everything but stdio, the socket, the source and the lock is the keeper's business, and
- * what is left open is all that write(2) can ever reach once confined (fs/sandbox.h). */
+ * what is left open is all that write(2) can ever reach once confined (cmd/daemon/sandbox.h). */
 static void fds_keep_only(const int *keep, unsigned n)
 {
 	for (int fd = 3; fd < 1024; fd++) {
@@ -104,12 +104,13 @@ static void fds_keep_only(const int *keep, unsigned n)
 
 static void fs_open(struct server *s, struct bv_source *src)
 {
-	struct bv_ext4_opts opts = { .cache_bytes = BV_SERVER_CACHE_BYTES };
+	struct bv_fs_opts opts = { .cache_bytes = BV_SERVER_CACHE_BYTES,
+				   .no_recovery = s->mc->no_recovery };
 	const char *name = bv_source_path(src);
 	char errbuf[512] = "";
 	int err;
 
-	err = bv_ext4_open(src, &opts, &s->fs, errbuf, sizeof(errbuf));
+	err = bv_fs_open(src, &opts, &s->fs, errbuf, sizeof(errbuf));
 	if (err) {
 		struct bv_probe_result probe;
 		char what[512];
@@ -118,7 +119,7 @@ static void fs_open(struct server *s, struct bv_source *src)
 		 * our superblock check could only name a bad magic number. Confined, the probe
 		 * may be refused what it asks of a device; the reader's sentence stands then. */
 		if (bv_probe_source(src, &probe) == 0 &&
-		    bv_probe_check_ext(&probe, name, bv_source_size(src), what, sizeof(what)))
+		    bv_probe_check_supported(&probe, name, bv_source_size(src), what, sizeof(what)))
 			fail(s, "%s", what);
 		/* The reader's sentence may already name the source. */
 		if (errbuf[0] && strstr(errbuf, name))
@@ -135,14 +136,14 @@ static void requires_check(struct server *s)
 	const char *name = mc->source;
 
 	for (unsigned i = 0; i < mc->nrequire; i++) {
-		struct bv_ext4_inode inode;
+		struct bv_inode inode;
 		struct bv_chan_msg msg;
-		uint32_t ino;
+		uint64_t ino;
 		int err;
 
-		err = bv_ext4_resolve(s->fs, mc->require[i], BV_RESOLVE_FOLLOW, &ino);
+		err = bv_fs_resolve(s->fs, mc->require[i], BV_RESOLVE_FOLLOW, &ino);
 		if (!err)
-			err = bv_ext4_inode_get_linked(s->fs, ino, &inode);
+			err = bv_fs_inode_get(s->fs, ino, BV_IGET_LINKED, &inode);
 		if (err)
 			fail(s, "%s: required path %s: %s", name, mc->require[i], strerror(-err));
 		if (!S_ISREG(inode.mode))
@@ -162,10 +163,10 @@ static void requires_check(struct server *s)
 
 static void opened_report(struct server *s)
 {
-	struct bv_ext4_info info;
+	struct bv_fs_info info;
 	struct bv_chan_msg msg;
 
-	bv_ext4_info_get(s->fs, &info);
+	bv_fs_info_get(s->fs, &info);
 	memset(&msg, 0, sizeof(msg));
 	msg.type = BV_CHAN_OPENED;
 	snprintf(msg.s1, sizeof(msg.s1), "%s", info.type);
@@ -173,7 +174,7 @@ static void opened_report(struct server *s)
 	snprintf(msg.text, sizeof(msg.text), "%s",
 		 info.journal_state ? info.journal_state : "none");
 	msg.v[0] = info.block_size;
-	msg.v[1] = BV_EXT4_ROOT_INO;
+	msg.v[1] = info.root_ino;
 	if (bv_chan_send(s->chan, &msg, -1, 0))
 		_exit(1);
 }

@@ -184,15 +184,6 @@ ssize_t bv_ext4_xattr_get(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
  * descriptor block; later calls reuse the sums). Thread safe. */
 void bv_ext4_statfs(struct bv_ext4 *fs, struct statvfs *st);
 
-#define BV_RESOLVE_FOLLOW 0x1  /* follow a symlink in the last component */
-#define BV_RESOLVE_MAX_LINKS 40
-
-/* Resolves PATH inside the image as if the image were the root filesystem: an absolute
- * symlink target starts again at the image's root, ".." at the root stays there, so no
- * path can leave the image. At most BV_RESOLVE_MAX_LINKS symlinks (-ELOOP past that).
- * Returns 0 and *INO, or -ENOENT, -ENOTDIR, -ELOOP, -ENAMETOOLONG, -EUCLEAN. */
-int bv_ext4_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32_t *ino);
-
 /* Maps an on-disk dirent file_type (EXT4_FT_*) to a DT_* value. */
 unsigned char bv_ext4_ft_to_dt(uint8_t file_type);
 

@@ -1,5 +1,5 @@
-/* The FUSE adapter: each low-level request is decoded, answered by the reader in
- * fs/ext4.h, and replied to exactly once. No per-node state is kept: the kernel's lookup
+/* The FUSE adapter: each low-level request is decoded, answered through the
+ * filesystem-neutral interface (fs/fs.h), and replied to exactly once. No per-node state is kept: the kernel's lookup
  * counts are all there is, so FORGET has nothing to free. */
 #include "fs/fuse/fuse_ops.h"
 
@@ -16,12 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs/ext4/ext4.h"
+#include "fs/fs.h"
 #include "fs/export.h"
 #include "util/log.h"
-#include "fs/ext4/superblock.h"
 
-/* ext4 names are at most 255 bytes (EXT4_NAME_LEN); longer is ENAMETOOLONG, as ext4_lookup. */
+/* Names are at most 255 bytes in ext4 and xfs; longer is ENAMETOOLONG, as their lookups say. */
 #define BV_FUSE_NAME_MAX 255
 
 /* Scratch buffers never grow past this: the kernel sends at most max_pages (256) pages
@@ -29,7 +28,8 @@
 #define BV_FUSE_SCRATCH_MAX (32u << 20)
 
 struct bv_fuse {
-	struct bv_ext4 *fs;          /* borrowed; the reader is thread safe */
+	struct bv_fs *fs;            /* borrowed; the reader is thread safe */
+	uint64_t root;               /* the filesystem's root inode: node FUSE_ROOT_ID */
 	pthread_key_t scratch_key;   /* per worker thread struct scratch, freed at thread exit */
 	atomic_bool initialized;
 	unsigned max_read;           /* the max_read= option, 0 for none; set before mounting */
@@ -118,20 +118,21 @@ static char *scratch_get(struct bv_fuse *bf, size_t size)
 
 /* ---- node ids ---- */
 
-/* The kernel's root is node 1; ext4's is inode 2. Node 2 is never handed out (inode 1,
- * the bad blocks inode, is never exposed), so the mapping is one to one. */
-static uint32_t node_to_ino(fuse_ino_t node)
+/* The kernel's root is node 1; the filesystem's is its own number (2 on ext4, 128 or so on
+ * xfs). Node ids are inode numbers with those two swapped, one to one whatever a corrupt
+ * image names. Node 0 is no node. */
+static uint64_t node_to_ino(const struct bv_fuse *bf, fuse_ino_t node)
 {
 	if (node == FUSE_ROOT_ID)
-		return EXT4_ROOT_INO;
-	if (node == EXT4_ROOT_INO || node == 0 || node > UINT32_MAX)
-		return 0;
-	return (uint32_t)node;
+		return bf->root;
+	if (node == bf->root)
+		return FUSE_ROOT_ID;
+	return node;
 }
 
-static fuse_ino_t ino_to_node(uint32_t ino)
+static fuse_ino_t ino_to_node(const struct bv_fuse *bf, uint64_t ino)
 {
-	return ino == EXT4_ROOT_INO ? FUSE_ROOT_ID : ino;
+	return node_to_ino(bf, ino);
 }
 
 /* What the client sees for a reader error: corruption and bad checksums are EIO for that
@@ -177,9 +178,9 @@ static void reply_err(fuse_req_t req, int err)
 
 /* Reads the inode behind NODE. The kernel only knows nodes we gave it, so an unused inode
  * here means the image is corrupt (ext4_iget's -ESTALE, which ext4 turns into EFSCORRUPTED). */
-static int node_get(struct bv_fuse *bf, fuse_ino_t node, struct bv_ext4_inode *inode)
+static int node_get(struct bv_fuse *bf, fuse_ino_t node, struct bv_inode *inode)
 {
-	uint32_t ino = node_to_ino(node);
+	uint64_t ino = node_to_ino(bf, node);
 	int err;
 
 	if (!ino) {
@@ -187,24 +188,24 @@ static int node_get(struct bv_fuse *bf, fuse_ino_t node, struct bv_ext4_inode *i
 		       (unsigned long long)node);
 		return -EIO;
 	}
-	err = bv_ext4_inode_get(bf->fs, ino, inode);
+	err = bv_fs_inode_get(bf->fs, ino, BV_IGET_ANY, inode);
 	if (err == -ENOENT)
 		return -EUCLEAN;
 	return err;
 }
 
-static void attr_fill(struct bv_fuse *bf, const struct bv_ext4_inode *inode, struct stat *st)
+static void attr_fill(struct bv_fuse *bf, const struct bv_inode *inode, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	bv_ext4_inode_stat(bf->fs, inode, st);
+	bv_fs_stat(bf->fs, inode, st);
 	st->st_ino = inode->ino;
 }
 
-static void entry_fill(struct bv_fuse *bf, const struct bv_ext4_inode *inode,
+static void entry_fill(struct bv_fuse *bf, const struct bv_inode *inode,
 		       struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->ino = ino_to_node(inode->ino);
+	e->ino = ino_to_node(bf, inode->ino);
 	e->generation = inode->generation;
 	attr_fill(bf, inode, &e->attr);
 	e->attr_timeout = BV_FUSE_TIMEOUT;
@@ -268,13 +269,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
  * can only name nodes it was given, so this is defence in depth. */
 static bool node_is_hidden(const struct bv_fuse *bf, fuse_ino_t node)
 {
-	return bf->exp && !bv_export_is_visible(bf->exp, node_to_ino(node));
+	return bf->exp && !bv_export_is_visible(bf->exp, node_to_ino(bf, node));
 }
 
 /* The inode behind NODE for a request about it: ENOENT for a node export mode hides, else
  * what node_get says. Returns false once the request has been answered with the error. */
 static bool node_get_visible(struct bv_fuse *bf, fuse_req_t req, fuse_ino_t node,
-			     struct bv_ext4_inode *inode)
+			     struct bv_inode *inode)
 {
 	int err = node_is_hidden(bf, node) ? -ENOENT : node_get(bf, node, inode);
 
@@ -289,9 +290,9 @@ static bool node_get_visible(struct bv_fuse *bf, fuse_req_t req, fuse_ino_t node
  * (".."). Returns true when NAME was one of them and the request has been answered. */
 static bool lookup_dots(struct bv_fuse *bf, fuse_req_t req, fuse_ino_t node, const char *name)
 {
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	struct fuse_entry_param e;
-	uint32_t ino = node_to_ino(node);
+	uint64_t ino = node_to_ino(bf, node);
 	int err;
 
 	if (strcmp(name, ".") == 0) {
@@ -301,16 +302,16 @@ static bool lookup_dots(struct bv_fuse *bf, fuse_req_t req, fuse_ino_t node, con
 			fuse_reply_err(req, ESTALE);
 			return true;
 		}
-		err = bv_ext4_inode_get_handle(bf->fs, ino, &inode);
+		err = bv_fs_inode_get(bf->fs, ino, BV_IGET_HANDLE, &inode);
 	} else if (strcmp(name, "..") == 0) {
 		err = node_get(bf, node, &inode);
 		if (!err && !S_ISDIR(inode.mode))
 			err = -ENOTDIR;
 		if (!err)
 			err = bf->exp ? bv_export_parent(bf->exp, inode.ino, &ino)
-				      : bv_ext4_lookup(bf->fs, &inode, "..", 2, &ino);
+				      : bv_fs_lookup(bf->fs, &inode, "..", 2, &ino);
 		if (!err)
-			err = bv_ext4_inode_get_linked(bf->fs, ino, &inode);
+			err = bv_fs_inode_get(bf->fs, ino, BV_IGET_LINKED, &inode);
 		if (err == -ENOENT)
 			err = -ESTALE;
 	} else {
@@ -328,10 +329,10 @@ static bool lookup_dots(struct bv_fuse *bf, fuse_req_t req, fuse_ino_t node, con
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
-	struct bv_ext4_inode dir, inode;
+	struct bv_inode dir, inode;
 	struct fuse_entry_param e;
 	size_t len = strlen(name);
-	uint32_t ino;
+	uint64_t ino;
 	int err;
 
 	atomic_fetch_add(&bf->lookups, 1);
@@ -349,7 +350,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (bf->exp)
 		err = bv_export_lookup(bf->exp, dir.ino, name, len, &ino);
 	else
-		err = bv_ext4_lookup(bf->fs, &dir, name, len, &ino);
+		err = bv_fs_lookup(bf->fs, &dir, name, len, &ino);
 	if (err == -ENOENT) {
 		/* A negative entry (node 0) cached forever: the name cannot appear later. */
 		memset(&e, 0, sizeof(e));
@@ -360,9 +361,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (err)
 		goto fail;
 	/* The kernel's rule: a name never leads to a reserved or xattr-value inode. */
-	err = bv_ext4_inode_get_linked(bf->fs, ino, &inode);
+	err = bv_fs_inode_get(bf->fs, ino, BV_IGET_LINKED, &inode);
 	if (err == -ENOENT) {
-		bv_err("directory inode %u: entry '%s' names unused inode %u", dir.ino, name, ino);
+		bv_err("directory inode %llu: entry '%s' names unused inode %llu",
+		       (unsigned long long)dir.ino, name, (unsigned long long)ino);
 		err = -EUCLEAN;
 	}
 	if (err)
@@ -388,7 +390,7 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *fi)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	struct stat st;
 
 	atomic_fetch_add(&bf->getattrs, 1);
@@ -401,7 +403,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
 static void op_readlink(fuse_req_t req, fuse_ino_t node)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	size_t len, size = 65536 + 1; /* a slow symlink is at most one 64 KiB block */
 	char *buf;
 	int err;
@@ -413,7 +415,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t node)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	err = bv_ext4_readlink(bf->fs, &inode, buf, size, &len);
+	err = bv_fs_readlink(bf->fs, &inode, buf, size, &len);
 	if (err) {
 		reply_err(req, err);
 		return;
@@ -437,7 +439,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t node, struct fuse_file_info *f
  * thread's list of source ranges and zero runs, for libfuse to move through its pipe.
  * Returns the list (its total is what the file has there) or NULL with *ERR set: -EOPNOTSUPP
  * or -E2BIG mean "copy these bytes instead". */
-static struct fuse_bufvec *runs_get(struct bv_fuse *bf, const struct bv_ext4_inode *inode,
+static struct fuse_bufvec *runs_get(struct bv_fuse *bf, const struct bv_inode *inode,
 				    size_t size, uint64_t off, int *errp)
 {
 	struct scratch *s = scratch_self(bf);
@@ -455,10 +457,10 @@ static struct fuse_bufvec *runs_get(struct bv_fuse *bf, const struct bv_ext4_ino
 	v = s->vec;
 	memset(v, 0, sizeof(*v));
 	while (done < size) {
-		struct bv_ext4_run run;
+		struct bv_fs_run run;
 		struct fuse_buf *b;
 
-		err = bv_ext4_file_run_get(bf->fs, inode, off + done, size - done, &run);
+		err = bv_fs_run_get(bf->fs, inode, off + done, size - done, &run);
 		if (err)
 			goto fail;
 		if (run.len == 0)
@@ -488,7 +490,7 @@ fail:
 
 /* Answers a READ by splicing. Returns 0 once replied, or -errno with nothing sent
  * (-EOPNOTSUPP or -E2BIG mean "copy instead"). */
-static int read_splice(struct bv_fuse *bf, fuse_req_t req, const struct bv_ext4_inode *inode,
+static int read_splice(struct bv_fuse *bf, fuse_req_t req, const struct bv_inode *inode,
 		       size_t size, uint64_t off)
 {
 	struct fuse_bufvec *v;
@@ -507,7 +509,7 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	size_t done = 0;
 	ssize_t n;
 	char *buf;
@@ -540,8 +542,7 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 	/* A short reply is EOF to the kernel (it would even shrink its idea of i_size), so
 	 * keep asking until the reader says end of file. */
 	while (done < size) {
-		n = bv_ext4_file_read(bf->fs, &inode, buf + done, size - done,
-				      (uint64_t)off + done);
+		n = bv_fs_read(bf->fs, &inode, buf + done, size - done, (uint64_t)off + done);
 		if (n < 0) {
 			reply_err(req, (int)n);
 			return;
@@ -570,13 +571,13 @@ static bool is_dot_or_dotdot(const char *name, size_t len)
 	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
 }
 
-static int dir_fill_one(void *ctx, const char *name, size_t name_len, uint32_t ino,
-			uint8_t file_type, uint64_t next_pos)
+static int dir_fill_one(void *ctx, const char *name, size_t name_len, uint64_t ino,
+			unsigned char dtype, uint64_t next_pos)
 {
 	struct dir_fill *df = ctx;
 	char cname[BV_FUSE_NAME_MAX + 1];
 	struct fuse_entry_param e;
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	size_t ent;
 
 	if (name_len > BV_FUSE_NAME_MAX || next_pos > INT64_MAX)
@@ -586,7 +587,7 @@ static int dir_fill_one(void *ctx, const char *name, size_t name_len, uint32_t i
 
 	memset(&e, 0, sizeof(e));
 	e.attr.st_ino = ino;
-	e.attr.st_mode = DTTOIF(bv_ext4_ft_to_dt(file_type));
+	e.attr.st_mode = DTTOIF(dtype);
 	if (!df->plus) {
 		ent = fuse_add_direntry(df->req, df->buf + df->used, df->size - df->used, cname,
 					&e.attr, (off_t)next_pos);
@@ -594,7 +595,7 @@ static int dir_fill_one(void *ctx, const char *name, size_t name_len, uint32_t i
 		/* Node 0 tells the kernel "no attributes here": it skips "." and "..", and an
 		 * entry whose inode cannot be read is looked up (and fails) on first use. */
 		if (!is_dot_or_dotdot(name, name_len) &&
-		    bv_ext4_inode_get_linked(df->bf->fs, ino, &inode) == 0)
+		    bv_fs_inode_get(df->bf->fs, ino, BV_IGET_LINKED, &inode) == 0)
 			entry_fill(df->bf, &inode, &e);
 		ent = fuse_add_direntry_plus(df->req, df->buf + df->used, df->size - df->used,
 					     cname, &e, (off_t)next_pos);
@@ -608,7 +609,7 @@ static int dir_fill_one(void *ctx, const char *name, size_t name_len, uint32_t i
 static void readdir_common(fuse_req_t req, fuse_ino_t node, size_t size, off_t off, bool plus)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
-	struct bv_ext4_inode dir;
+	struct bv_inode dir;
 	struct dir_fill df;
 	int err;
 
@@ -633,7 +634,7 @@ static void readdir_common(fuse_req_t req, fuse_ino_t node, size_t size, off_t o
 	if (bf->exp)
 		err = bv_export_dir_iterate(bf->exp, dir.ino, (uint64_t)off, dir_fill_one, &df);
 	else
-		err = bv_ext4_dir_iterate(bf->fs, &dir, (uint64_t)off, dir_fill_one, &df);
+		err = bv_fs_dir_iterate(bf->fs, &dir, (uint64_t)off, dir_fill_one, &df);
 	/* Entries already packed are good; the error comes back on the next call. */
 	if (err < 0 && df.used == 0)
 		goto fail;
@@ -661,7 +662,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t node)
 	struct statvfs st;
 
 	memset(&st, 0, sizeof(st));
-	bv_ext4_statfs(bf->fs, &st);
+	bv_fs_statfs(bf->fs, &st);
 	fuse_reply_statfs(req, &st);
 }
 
@@ -671,7 +672,7 @@ static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
 		     struct fuse_file_info *fi)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	uint64_t pos;
 	int err;
 
@@ -686,18 +687,13 @@ static void op_lseek(fuse_req_t req, fuse_ino_t node, off_t off, int whence,
 		fuse_reply_err(req, ENXIO);
 		return;
 	}
-	err = bv_ext4_file_seek(bf->fs, &inode, (uint64_t)off, whence == SEEK_DATA, &pos);
+	err = bv_fs_seek(bf->fs, &inode, (uint64_t)off, whence == SEEK_DATA, &pos);
 	if (err) {
 		reply_err(req, err);
 		return;
 	}
 	fuse_reply_lseek(req, (off_t)pos);
 }
-
-/* ext4's EXT4_FL_USER_VISIBLE: the i_flags bits FS_IOC_GETFLAGS shows (ext4_fileattr_get);
- * huge_file, ea_inode and the reserved bit stay hidden. */
-#define BV_EXT4_FL_USER_VISIBLE 0x725BDFFFu
-#define BV_EXT4_PROJINHERIT_FL 0x20000000u
 
 /* The inode-flag ioctls the kernel forwards through FUSE's restricted ioctl (fixed sizes,
  * so a server can answer them): FS_IOC_GETFLAGS (lsattr), FS_IOC_FSGETXATTR (lsattr -p,
@@ -709,7 +705,7 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t node, unsigned int cmd, void *ar
 		     size_t in_bufsz, size_t out_bufsz)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	uint32_t fl;
 
 	if (flags & FUSE_IOCTL_COMPAT) {
@@ -722,10 +718,6 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t node, unsigned int cmd, void *ar
 	}
 	if (!node_get_visible(bf, req, node, &inode))
 		return;
-	/* ext4_fileattr_get: project inheritance means nothing on a regular file. */
-	fl = inode.flags & BV_EXT4_FL_USER_VISIBLE;
-	if (S_ISREG(inode.mode))
-		fl &= ~BV_EXT4_PROJINHERIT_FL;
 	if (cmd == FS_IOC_FSGETXATTR) {
 		struct fsxattr fa;
 
@@ -733,34 +725,22 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t node, unsigned int cmd, void *ar
 			fuse_reply_err(req, EINVAL);
 			return;
 		}
-		/* fileattr_fill_flags: the flags the two interfaces share, as xflags. The
-		 * sizes and extent count stay 0 on ext4. */
+		/* As the filesystem's own ioctl fills it (the reader computed the values). */
 		memset(&fa, 0, sizeof(fa));
-		if (fl & FS_SYNC_FL)
-			fa.fsx_xflags |= FS_XFLAG_SYNC;
-		if (fl & FS_IMMUTABLE_FL)
-			fa.fsx_xflags |= FS_XFLAG_IMMUTABLE;
-		if (fl & FS_APPEND_FL)
-			fa.fsx_xflags |= FS_XFLAG_APPEND;
-		if (fl & FS_NODUMP_FL)
-			fa.fsx_xflags |= FS_XFLAG_NODUMP;
-		if (fl & FS_NOATIME_FL)
-			fa.fsx_xflags |= FS_XFLAG_NOATIME;
-		if (fl & FS_DAX_FL)
-			fa.fsx_xflags |= FS_XFLAG_DAX;
-		if (fl & FS_PROJINHERIT_FL)
-			fa.fsx_xflags |= FS_XFLAG_PROJINHERIT;
+		fa.fsx_xflags = inode.xflags;
+		fa.fsx_extsize = inode.extsize;
+		fa.fsx_nextents = inode.nextents;
+		fa.fsx_cowextsize = inode.cowextsize;
 		fa.fsx_projid = inode.projid;
 		fuse_reply_ioctl(req, 0, &fa, sizeof(fa));
 		return;
 	}
-	/* Both are an int on ext4 (put_user of an int), whatever _IOC_SIZE says (long). */
+	/* Both are an int on ext4 and xfs (put_user of an int), whatever _IOC_SIZE says. */
 	if (out_bufsz < sizeof(uint32_t)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (cmd == FS_IOC_GETVERSION)
-		fl = inode.generation;
+	fl = cmd == FS_IOC_GETVERSION ? inode.generation : inode.flags;
 	fuse_reply_ioctl(req, 0, &fl, sizeof(fl));
 }
 
@@ -771,7 +751,7 @@ static void op_ioctl(fuse_req_t req, fuse_ino_t node, unsigned int cmd, void *ar
 static void xattr_common(fuse_req_t req, fuse_ino_t node, const char *name, size_t size)
 {
 	struct bv_fuse *bf = fuse_req_userdata(req);
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	char *buf = NULL;
 	ssize_t n;
 	int err;
@@ -786,8 +766,8 @@ static void xattr_common(fuse_req_t req, fuse_ino_t node, const char *name, size
 	/* trusted.* names are listed to root only, as ext4_xattr_trusted_list lists them to
 	 * CAP_SYS_ADMIN: the request's uid is all we know of the caller. (Reading one is
 	 * refused to others by the host's VFS before it gets here.) */
-	n = name ? bv_ext4_xattr_get(bf->fs, &inode, name, buf, size)
-		 : bv_ext4_xattr_list_as(bf->fs, &inode, buf, size, fuse_req_ctx(req)->uid == 0);
+	n = name ? bv_fs_xattr_get(bf->fs, &inode, name, buf, size)
+		 : bv_fs_xattr_list(bf->fs, &inode, buf, size, fuse_req_ctx(req)->uid == 0);
 	if (n < 0)
 		reply_err(req, (int)n);
 	else if (size)
@@ -941,7 +921,7 @@ static bool splice_usable(void)
 	return ok;
 }
 
-int bv_fuse_new(struct bv_ext4 *fs, struct bv_fuse **out)
+int bv_fuse_new(struct bv_fs *fs, struct bv_fuse **out)
 {
 	struct bv_fuse *bf;
 	int err;
@@ -950,6 +930,7 @@ int bv_fuse_new(struct bv_ext4 *fs, struct bv_fuse **out)
 	if (!bf)
 		return -ENOMEM;
 	bf->fs = fs;
+	bf->root = bv_fs_root_ino(fs);
 	bf->splice = splice_usable();
 	/* One malloc arena: glibc would make one per worker thread on its first request (an
 	 * mmap, munmap and mprotect on the way to answering INIT and the first GETATTR), and
@@ -1002,11 +983,11 @@ struct fuse_session *bv_fuse_session_new(struct bv_fuse *bf, struct fuse_args *a
 	return fuse_session_new(args, &bv_fuse_ops, sizeof(bv_fuse_ops), bf);
 }
 
-ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint32_t ino,
+ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint64_t ino,
 			 uint64_t off, size_t len)
 {
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	ssize_t n;
 	char *buf;
 	int err;
@@ -1015,7 +996,7 @@ ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint32_t i
 		return -EINVAL;
 	if (len > (1u << 20))
 		len = 1u << 20;
-	err = bv_ext4_inode_get_linked(bf->fs, ino, &inode);
+	err = bv_fs_inode_get(bf->fs, ino, BV_IGET_LINKED, &inode);
 	if (err)
 		return err;
 	if (!S_ISREG(inode.mode))
@@ -1031,7 +1012,7 @@ ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint32_t i
 			n = (ssize_t)fuse_buf_size(v);
 			if (n == 0)
 				return 0;
-			err = fuse_lowlevel_notify_store(se, ino_to_node(ino), (off_t)off, v, 0);
+			err = fuse_lowlevel_notify_store(se, ino_to_node(bf, ino), (off_t)off, v, 0);
 			return err ? err : n;
 		}
 		if (err != -EOPNOTSUPP && err != -E2BIG)
@@ -1042,12 +1023,12 @@ ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint32_t i
 		return -ENOMEM;
 	/* The reader stops at i_size, which matters: the kernel grows its idea of the size
 	 * to whatever is stored. */
-	n = bv_ext4_file_read(bf->fs, &inode, buf, len, off);
+	n = bv_fs_read(bf->fs, &inode, buf, len, off);
 	if (n <= 0)
 		return n;
 	bv.buf[0].mem = buf;
 	bv.buf[0].size = (size_t)n;
-	err = fuse_lowlevel_notify_store(se, ino_to_node(ino), (off_t)off, &bv, 0);
+	err = fuse_lowlevel_notify_store(se, ino_to_node(bf, ino), (off_t)off, &bv, 0);
 	return err ? err : n;
 }
 

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct bv_ext4;
+struct bv_fs;
 struct bv_export;
 struct bv_fuse;
 
@@ -38,7 +38,7 @@ struct bv_fuse_stats {
 
 /* Makes the adapter over FS (borrowed: must outlive the adapter). Returns 0 or -ENOMEM
  * (or another -errno from pthread_key_create). Free with bv_fuse_free(). */
-int bv_fuse_new(struct bv_ext4 *fs, struct bv_fuse **out);
+int bv_fuse_new(struct bv_fs *fs, struct bv_fuse **out);
 
 /* Frees the adapter and the calling thread's scratch buffer; worker threads free theirs
  * when they exit. Call after the session loop has returned. Accepts NULL. */
@@ -67,7 +67,7 @@ bool bv_fuse_is_initialized(const struct bv_fuse *bf);
  * FUSE_INIT has been answered and while the session's fd is open. Uses the calling
  * thread's scratch buffer (LEN above 1 MiB is clamped). Returns the bytes stored (0 at the
  * end of the file) or -errno. */
-ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint32_t ino,
+ssize_t bv_fuse_prefetch(struct bv_fuse *bf, struct fuse_session *se, uint64_t ino,
 			 uint64_t off, size_t len);
 
 /* Snapshot of the request counters. Thread safe. */

@@ -14,15 +14,30 @@
 #     right after ready (a second run cleans up), and containerd restarted while serving;
 #   - a View removed under a serving daemon (`ctr snapshots rm`), and a mounts array
 #     bootviewfs cannot serve.
-# With "bench" as the fourth argument it also times View, ready and first read against
-# the kernel's mount of the same View (bvshim bench) and prints the table.
+# With "bench" it also times View, ready and first read against the kernel's mount of the
+# same View (bvshim bench) and prints the table.
+# With "xfs META2 DATA2", the same boot then runs containerd again with fs_type = "xfs"
+# (its own pool on META2/DATA2, its own root and state) and checks the XFS View: the
+# mounts JSON says xfs with nouuid, the artifacts through the binds, the whole View served
+# by bootviewfs equal to the guest kernel's xfs mount (ro,norecovery,nouuid) of it, both
+# layers, Delete leaving nothing. "xfs-skip REASON..." says why that part does not run.
 #
-# Arguments: META_DISK DATA_DISK IMAGE_REF [bench]. Files: /vm/files/image.tar (the OCI
+# Arguments: META_DISK DATA_DISK IMAGE_REF [bench] [xfs META2 DATA2 | xfs-skip REASON...].
+# Files: /vm/files/image.tar (the OCI
 # archive), image.sha256 (the artifacts' sums), image.paths (the merged tree's paths).
 . /vm/lib.sh
 
 [ $# -ge 3 ] || skip_all "usage: containerd.sh META DATA IMAGE_REF [bench]"
-meta=$1 data=$2 ref=$3 mode=${4:-}
+meta=$1 data=$2 ref=$3 mode='' xfs_meta='' xfs_data='' xfs_skip=''
+shift 3
+while [ $# -gt 0 ]; do
+	case $1 in
+	bench) mode=bench; shift ;;
+	xfs) xfs_meta=$2 xfs_data=$3; shift 3 ;;
+	xfs-skip) shift; xfs_skip="$*"; break ;;
+	*) skip_all "unknown argument $1" ;;
+	esac
+done
 for d in "$meta" "$data"; do
 	wait_until 5 test -b "$d" || skip_all "no disk $d"
 done
@@ -51,8 +66,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   fs_type = "ext4"
 EOF
 cd_pid=
+cd_config=/etc/containerd/config.toml
 start_containerd() {
-	containerd --config /etc/containerd/config.toml --log-level warn \
+	containerd --config $cd_config --log-level warn \
 		>>/tmp/containerd.log 2>&1 &
 	cd_pid=$!
 	wait_until 60 ctr version >/dev/null 2>&1
@@ -257,8 +273,8 @@ if create c6 >/tmp/c6.out 2>&1; then
 	must bootviewfs stop --state-dir "$b/bootviewfs"
 	sed 's/"ro"/"ro","discard"/' "$b/mounts.json" >/tmp/bad.json
 	bad_mounts option discard
-	sed 's/"Type":"ext4"/"Type":"xfs"/' "$b/mounts.json" >/tmp/bad.json
-	bad_mounts type xfs
+	sed 's/"Type":"ext4"/"Type":"btrfs"/' "$b/mounts.json" >/tmp/bad.json
+	bad_mounts type btrfs
 	sed 's/^\[\(.*\)\]$/[\1,\1]/' "$b/mounts.json" >/tmp/bad.json
 	bad_mounts count "2 mounts"
 	check "bad-mounts-delete" delete c6
@@ -278,4 +294,89 @@ fi
 
 kill -TERM $cd_pid
 wait $cd_pid 2>/dev/null
+
+# --- the same with fs_type = "xfs" --------------------------------------------------------
+# A second containerd (own root, state and pool: the first one's metadata says the layers
+# are unpacked already) whose devmapper snapshotter formats with mkfs.xfs. mkfs.xfs 5.19
+# and later refuse filesystems under 300 MB: the base device is 320 MB (thin, sparse).
+xfs_part() {
+	local pool2=bvpool-xfs b dev out d
+	command -v mkfs.xfs >/dev/null || { fail "xfs-tools" "mkfs.xfs is not in the guest"; return; }
+	grep -qw xfs /proc/filesystems || { fail "xfs-kernel" "the guest kernel has no xfs"; return; }
+	for d in "$xfs_meta" "$xfs_data"; do
+		wait_until 5 test -b "$d" || { fail "xfs-disks" "no disk $d"; return; }
+	done
+	must dmsetup create $pool2 --table \
+		"0 $(blockdev --getsz "$xfs_data") thin-pool $xfs_meta $xfs_data 128 32768 1 skip_block_zeroing"
+	cat >/etc/containerd/config-xfs.toml <<EOF
+version = 2
+root = "/var/lib/containerd-xfs"
+state = "/run/containerd-xfs"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[plugins."io.containerd.snapshotter.v1.devmapper"]
+  pool_name = "$pool2"
+  root_path = "/var/lib/containerd-xfs/devmapper"
+  base_image_size = "320MB"
+  fs_type = "xfs"
+EOF
+	cd_config=/etc/containerd/config-xfs.toml
+	if start_containerd; then
+		pass "xfs-containerd-up"
+	else
+		fail "xfs-containerd-up" "$(tail -n 5 /tmp/containerd.log | tr '\n' ' ')"
+		return
+	fi
+	if out=$(ctr image import --snapshotter $sn $files/image.tar 2>&1); then
+		pass "xfs-image-import"
+	else
+		fail "xfs-image-import" "$(echo "$out" | tail -n 3 | tr '\n' ' ')"
+		return
+	fi
+	if ! out=$(create x1 2>&1); then
+		fail "xfs-create" "$out"
+		return
+	fi
+	pass "xfs-create"
+	b=$(bundle x1)
+	dev=$(view_dev x1)
+	info "xfs View mounts: $(cat "$b/mounts.json")"
+	check "xfs-mounts-type-xfs" grep -q '"Type":"xfs"' "$b/mounts.json"
+	check "xfs-mounts-nouuid" grep -q '"nouuid"' "$b/mounts.json"
+	check "xfs-view-is-thin" sh -c "dmsetup table ${dev##*/} | grep -q ' thin '"
+	check_files "xfs-artifacts-sha256-through-binds" "$b/monitor-rootfs" $files/image.sha256
+	check_daemon_ro "xfs-device-fd-rdonly" "$dev"
+	check "xfs-probe" sh -c "bootviewfs probe $dev | grep -q '\"type\": \"xfs\"'"
+	# The oracle: the guest kernel's xfs on the same View, without the log, beside a
+	# second bootviewfs serving the whole View.
+	must mount -t xfs -o ro,norecovery,nouuid "$dev" /mnt/k
+	if bootviewfs --state-dir /run/fullx --mounts-json "$b/mounts.json" /mnt/full >/tmp/fullx.err 2>&1; then
+		tree_meta /mnt/k >/tmp/k.meta
+		tree_meta /mnt/full >/tmp/v.meta
+		if [ -s /tmp/k.meta ] && cmp -s /tmp/k.meta /tmp/v.meta; then
+			pass "xfs-view-matches-kernel"
+			info "xfs: $(grep -c . /tmp/v.meta) lines of metadata and sums agree with the kernel's xfs"
+		else
+			fail "xfs-view-matches-kernel" "$(diff /tmp/k.meta /tmp/v.meta | head -n 6 | tr '\n' ' ')"
+		fi
+		tree_types /mnt/full >/tmp/v.paths
+		if cmp -s $files/image.paths /tmp/v.paths; then
+			pass "xfs-view-is-both-layers"
+		else
+			fail "xfs-view-is-both-layers" "$(diff $files/image.paths /tmp/v.paths | head -n 6 | tr '\n' ' ')"
+		fi
+		check "xfs-full-stop" bootviewfs stop --state-dir /run/fullx
+	else
+		fail "xfs-full-view" "$(cat /tmp/fullx.err)"
+	fi
+	umount /mnt/k
+	if out=$(delete x1 2>&1); then pass "xfs-delete"; else fail "xfs-delete" "$out"; fi
+	check_gone "xfs-delete" x1 "$dev"
+	kill -TERM $cd_pid
+	wait $cd_pid 2>/dev/null
+}
+if [ -n "$xfs_meta" ]; then
+	xfs_part
+elif [ -n "$xfs_skip" ]; then
+	info "SKIP xfs: $xfs_skip"
+fi
 finish

@@ -333,21 +333,22 @@ check "extract of a missing path: exit 1" status_is 1 "$bin" extract "$img" "$de
 check "extract into a missing DESTDIR: exit 1" status_is 1 "$bin" extract "$img" "$tmp/none" /sizes/f1
 check "extract with no PATH: exit 2" status_is 2 "$bin" extract "$img" "$dest"
 
-# The mount form names what a non-ext source holds, as probe does, and a failed start's
-# status names the source it was given.
-mount_names_xfs() {
+# The mount form names what a source it cannot serve holds, as probe does, and a failed
+# start's status names the source it was given.
+mount_names_squashfs() {
 	local out
-	truncate -s 320M "$tmp/xfs.img" && mkfs.xfs -q -f "$tmp/xfs.img" || return 1
-	mkdir -p "$tmp/xmnt"
-	out=$("$bin" --state-dir "$tmp/xst" "$tmp/xfs.img" "$tmp/xmnt" 2>&1) && return 1
-	rm -f "$tmp/xfs.img"
-	grep -q "holds xfs" <<<"$out" || { echo "said: $out"; return 1; }
-	grep -q "^failed: $tmp/xfs.img on " <<<"$("$bin" status --state-dir "$tmp/xst" --human)"
+	mkdir -p "$tmp/sqd" "$tmp/xmnt" && head -c 8192 /dev/urandom >"$tmp/sqd/f" &&
+		mksquashfs "$tmp/sqd" "$tmp/sq.img" -quiet -noappend >/dev/null || return 1
+	out=$("$bin" --state-dir "$tmp/xst" "$tmp/sq.img" "$tmp/xmnt" 2>&1) && return 1
+	rm -f "$tmp/sq.img"
+	grep -q "holds squashfs, not an ext2/3/4 or xfs filesystem" <<<"$out" ||
+		{ echo "said: $out"; return 1; }
+	grep -q "^failed: $tmp/sq.img on " <<<"$("$bin" status --state-dir "$tmp/xst" --human)"
 }
-if command -v mkfs.xfs >/dev/null; then
-	check "the mount form of an xfs image says it holds xfs; status names the source" mount_names_xfs
+if command -v mksquashfs >/dev/null; then
+	check "the mount form of a squashfs image says it holds squashfs; status names the source" mount_names_squashfs
 else
-	echo "SKIP (one check): mkfs.xfs not installed"
+	echo "SKIP (one check): mksquashfs not installed"
 fi
 check "status of an absent directory: exit 2, one line on stderr" status_is 2 "$bin" status --state-dir "$tmp/absent"
 check "--help states status's own exit codes" grep -q "except status" <<<"$("$bin" --help)"

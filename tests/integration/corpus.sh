@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Robustness: every image of the e2fsprogs corpus (../shared/corpus/e2fsprogs, mostly
+# Robustness: every image of the e2fsprogs corpus (scripts/fetch-corpus.sh --locate, mostly
 # corrupt) through build/tests/dumptree, which opens it and walks and reads everything.
 # Opening and refusing are both fine (exit 0 or 1, with a message); a signal, a hang
-# (timeout 20 s) or a sanitizer report (BUILD=build/san: ASan/UBSan abort on the first
+# (timeout 20 s) or a sanitizer report (BUILD=build/san-address-undefined: ASan/UBSan abort on the first
 # error) is a failure. Prints how many images opened, opened with errors, and were refused.
 set -uo pipefail
 . "$(dirname "$0")/_lib.sh"
 
-corpus=${BV_CORPUS:-$top/../shared/corpus/e2fsprogs}
-[ -d "$corpus" ] || skip "no corpus at $corpus"
+# ../shared/corpus/e2fsprogs, else the one scripts/fetch-corpus.sh fetched into build/.
+corpus=$("$top/scripts/fetch-corpus.sh" --locate) || skip "$corpus"
 [ -x "$dumptree" ] || skip "$dumptree not built (make $build/tests/dumptree)"
 command -v timeout >/dev/null || skip "timeout not installed"
 

@@ -11,13 +11,13 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$top/$build ;; esac
 bin=$build/bootviewfs
-corpus=${BV_CORPUS:-$top/../shared/corpus/e2fsprogs}
 
 skip() { echo "SKIP: fuse_corpus: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (umount of a wedged mount)"
 [ -c /dev/fuse ] || skip "no /dev/fuse"
 [ -x "$bin" ] || skip "$bin not built"
-[ -d "$corpus" ] || skip "no corpus at $corpus"
+# ../shared/corpus/e2fsprogs, else the one scripts/fetch-corpus.sh fetched into build/.
+corpus=$("$top/scripts/fetch-corpus.sh" --locate) || skip "$corpus"
 command -v python3 >/dev/null || skip "python3 not installed"
 
 tmp=$(mktemp -d /tmp/bv-fuse-corpus.XXXXXX)

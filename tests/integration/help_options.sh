@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Help is the reference: every option the parsers accept appears in the command's --help
 # and in the man page. The options are read from the C sources themselves (the getopt_long
-# tables and optstrings, the -o option lists of cmd/cmd_mount.c, and the helper options
+# tables and optstrings, the -o option lists of cmd/mount_args.c, and the helper options
 # mount(8) passes, which the man page's MOUNT(8) AND FSTAB lists), so an option added
 # without its documentation fails here. Also: every --help exits 0 and states the exit codes, and the
 # top-level --help writes each command's synopsis as the command's own --help does.
@@ -27,7 +27,7 @@ man = read(os.path.join(tmp, "man.txt"))
 helps = {c: read(os.path.join(tmp, "help." + c)) for c in
          ["mount", "probe", "ls", "cat", "stat", "extract", "stop", "status", "top"]}
 # Which --help texts document the options of each source file.
-owners = {"cmd/cmd_mount.c": ["mount"], "cmd/cmd_read.c": ["probe", "ls", "cat", "stat", "extract"],
+owners = {"cmd/mount_args.c": ["mount"], "cmd/cmd_read.c": ["probe", "ls", "cat", "stat", "extract"],
           "cmd/cmd_state.c": ["stop", "status"]}
 bad = []
 for f, cmds in owners.items():
@@ -64,9 +64,9 @@ for f, cmds in owners.items():
                     bad.append("-%s (%s) is not in bootviewfs %s --help" % (ch, fn, fn))
                 if not re.search(r"(?<![\w-])-%s\b" % ch, man):
                     bad.append("-%s (%s) is not in docs/bootviewfs.1" % (ch, fn))
-m = re.search(r'optstring = mc->helper \? "([^"]*)" : "([^"]*)"', read(os.path.join(top, "cmd/cmd_mount.c")))
+m = re.search(r'optstring = mc->helper \? "([^"]*)" : "([^"]*)"', read(os.path.join(top, "cmd/mount_args.c")))
 if not m:
-    bad.append("cmd/cmd_mount.c: the optstrings of the mount form and of mount(8)'s helper not found")
+    bad.append("cmd/mount_args.c: the optstrings of the mount form and of mount(8)'s helper not found")
 else:
     helper_sec = man_section("MOUNT(8) AND FSTAB")
     if not helper_sec:
@@ -81,7 +81,7 @@ else:
             bad.append("-%s (mount form) is not in docs/bootviewfs.1" % ch)
 
 # -o options of the mount form.
-src = read(os.path.join(top, "cmd/cmd_mount.c"))
+src = read(os.path.join(top, "cmd/mount_args.c"))
 def array(func, var):
     body = re.search(r"%s\(.*?\n\}" % func, src, re.S).group(0)
     arr = re.search(r"%s\[\]\s*=\s*\{(.*?)\};" % var, body, re.S).group(1)

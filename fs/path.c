@@ -4,30 +4,30 @@
  * The unresolved rest of the path lives at the end of one buffer; a symlink's target is
  * copied in front of what is left after the link, so following a link never moves the
  * rest and the buffer only needs room for every link's target once. */
+#include "fs/fs.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fs/ext4/dir.h"
-#include "fs/ext4/ext4_priv.h"
 
 /* The original path plus one full-length target per link followed. */
 #define RESOLVE_BUF_SIZE ((size_t)(BV_RESOLVE_MAX_LINKS + 1) * PATH_MAX)
 
 struct walk {
-	struct bv_ext4 *fs;
-	uint32_t ino;
-	struct bv_ext4_inode inode;
+	struct bv_fs *fs;
+	uint64_t ino;
+	struct bv_inode inode;
 };
 
-static int walk_to(struct walk *w, uint32_t ino)
+static int walk_to(struct walk *w, uint64_t ino)
 {
-	struct bv_ext4_inode inode;
+	struct bv_inode inode;
 	int err;
 
-	err = bv_ext4_inode_get_linked(w->fs, ino, &inode);
+	err = bv_fs_inode_get(w->fs, ino, BV_IGET_LINKED, &inode);
 	if (err)
 		return err;
 	w->ino = ino;
@@ -35,14 +35,15 @@ static int walk_to(struct walk *w, uint32_t ino)
 	return 0;
 }
 
-int bv_ext4_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32_t *ino)
+int bv_fs_resolve(struct bv_fs *fs, const char *path, unsigned flags, uint64_t *ino)
 {
 	struct walk w = { .fs = fs };
-	struct bv_ext4_inode child;
+	const uint64_t root = bv_fs_root_ino(fs);
+	struct bv_inode child;
 	size_t plen, pos, end, c, clen, q, tlen;
 	bool last, trailing, must_dir = false;
 	unsigned links = 0;
-	uint32_t child_ino;
+	uint64_t child_ino;
 	char *buf, *target;
 	int ret;
 
@@ -59,7 +60,7 @@ int bv_ext4_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32
 	pos = end - plen;
 	memcpy(buf + pos, path, plen);
 
-	ret = walk_to(&w, BV_EXT4_ROOT_INO);
+	ret = walk_to(&w, root);
 	if (ret)
 		goto out_free;
 	for (;;) {
@@ -71,7 +72,7 @@ int bv_ext4_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32
 		while (pos < end && buf[pos] != '/')
 			pos++;
 		clen = pos - c;
-		if (clen > EXT4_NAME_LEN) {
+		if (clen > NAME_MAX) {
 			ret = -ENAMETOOLONG;
 			goto out_free;
 		}
@@ -91,19 +92,19 @@ int bv_ext4_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32
 			continue;
 		if (clen == 2 && buf[c] == '.' && buf[c + 1] == '.') {
 			/* The image's root is its own parent: ".." can never climb out. */
-			if (w.ino == BV_EXT4_ROOT_INO)
+			if (w.ino == root)
 				continue;
-			ret = bv_ext4_lookup(fs, &w.inode, "..", 2, &child_ino);
+			ret = bv_fs_lookup(fs, &w.inode, "..", 2, &child_ino);
 			if (ret == 0)
 				ret = walk_to(&w, child_ino);
 			if (ret)
 				goto out_free;
 			continue;
 		}
-		ret = bv_ext4_lookup(fs, &w.inode, buf + c, clen, &child_ino);
+		ret = bv_fs_lookup(fs, &w.inode, buf + c, clen, &child_ino);
 		if (ret)
 			goto out_free;
-		ret = bv_ext4_inode_get_linked(fs, child_ino, &child);
+		ret = bv_fs_inode_get(fs, child_ino, BV_IGET_LINKED, &child);
 		if (ret)
 			goto out_free;
 		if (S_ISLNK(child.mode) && (!last || trailing || (flags & BV_RESOLVE_FOLLOW))) {
@@ -111,7 +112,7 @@ int bv_ext4_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32
 				ret = -ELOOP;
 				goto out_free;
 			}
-			ret = bv_ext4_readlink(fs, &child, target, PATH_MAX, &tlen);
+			ret = bv_fs_readlink(fs, &child, target, PATH_MAX, &tlen);
 			if (ret)
 				goto out_free;
 			/* As the kernel: an empty target names nothing. */
@@ -127,7 +128,7 @@ int bv_ext4_resolve(struct bv_ext4 *fs, const char *path, unsigned flags, uint32
 			pos -= tlen;
 			memcpy(buf + pos, target, tlen);
 			if (target[0] == '/') {
-				ret = walk_to(&w, BV_EXT4_ROOT_INO);
+				ret = walk_to(&w, root);
 				if (ret)
 					goto out_free;
 			}
