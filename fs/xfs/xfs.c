@@ -253,6 +253,20 @@ static int xfs_inode_get(void *impl, uint64_t ino, enum bv_iget how, struct bv_i
 
 		out->extsize = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
 	}
+	/* ... and the CoW hint when COWEXTSIZE is set. */
+	if (ip.flags2 & XFS_DIFLAG2_COWEXTSIZE) {
+		uint64_t b = (uint64_t)ip.cowextsize << fs->sb.blocklog;
+
+		out->cowextsize = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+	}
+	/* fsx_nextents: xfs_ifork_nextents of the data fork (0 for local and dev). */
+	if (ip.format == BV_XFS_FMT_EXTENTS || ip.format == BV_XFS_FMT_BTREE)
+		out->nextents = ip.nextents > UINT32_MAX ? UINT32_MAX : (uint32_t)ip.nextents;
+	if (ip.has_crtime) {
+		out->crtime.sec = ip.crtime.sec;
+		out->crtime.nsec = ip.crtime.nsec;
+		out->has_crtime = true;
+	}
 	memcpy(out->priv, &ip, sizeof(ip));
 	return 0;
 }
