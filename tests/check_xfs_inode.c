@@ -110,6 +110,11 @@ START_TEST(test_xfs_inode_values_as_xfs_db_says)
 	ck_assert_int_eq(t.ops->inode_get(t.fs, xt_db_ino(img, "small"), BV_IGET_ANY, &in), 0);
 	ck_assert_uint_eq(in.flags, 0x10);
 	ck_assert_uint_eq(in.xflags, 0x80000008u);
+	ck_assert_uint_eq(in.nextents, 1); /* xfs_io stat: fsxattr.nextents = 1 */
+	ck_assert(in.has_crtime);
+	ck_assert_int_gt(in.crtime.sec, 1600000000);
+	ck_assert_int_eq(t.ops->inode_get(t.fs, t.fs->sb.rootino, BV_IGET_ANY, &in), 0);
+	ck_assert_uint_eq(in.nextents, 0); /* local format */
 	/* The falloc'd file: FS_XFLAG_PREALLOC. */
 	ck_assert_int_eq(t.ops->inode_get(t.fs, xt_db_ino(img, "unwr"), BV_IGET_ANY, &in), 0);
 	ck_assert_uint_eq(in.xflags & 0x2, 0x2);

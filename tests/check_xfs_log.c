@@ -1,6 +1,8 @@
 /* fs/xfs/log.c and open's dirty-log rule: a fresh and a cleanly unmounted log are clean, a
  * filesystem shut down while mounted is dirty (refused with the sentence, served with
  * no_recovery), and a log whose cycle numbers make no sense is corruption. */
+#include <sys/statvfs.h>
+
 #include "tests/xfs_test.h"
 #include "util/le.h"
 
@@ -90,6 +92,31 @@ START_TEST(test_xfs_log_shutdown_is_dirty_and_refused)
 	ck_assert_int_eq(xt_open(&t, img, &norec), 0);
 	t.ops->info_get(t.fs, &info);
 	ck_assert_str_eq(info.journal_state, "dirty");
+	xt_close(&t);
+	/* The kernel recounts free blocks and inodes from the AG headers after an unclean
+	 * unmount: statfs must show what its ro,norecovery mount shows, whatever the
+	 * superblock's lazy counters say (made wrong here on purpose). */
+	{
+		struct statvfs ours, theirs;
+		uint8_t sb[512];
+		const char *mnt;
+
+		xt_pread(img, sb, sizeof(sb), 0);
+		xt_put_be64(sb + 144, bv_be64(sb + 144) - 1000); /* sb_fdblocks */
+		xt_put_be64(sb + 136, 0);                         /* sb_ifree */
+		xt_fix_crc(sb, sizeof(sb), 224);
+		xt_pwrite(img, sb, sizeof(sb), 0);
+		ck_assert_int_eq(xt_open(&t, img, &norec), 0);
+		t.ops->statfs(t.fs, &ours);
+		mnt = xt_mount_ro(img);
+		ck_assert_ptr_nonnull(mnt);
+		ck_assert_int_eq(statvfs(mnt, &theirs), 0);
+		xt_umount(mnt);
+		ck_assert_uint_eq(ours.f_blocks, theirs.f_blocks);
+		ck_assert_uint_eq(ours.f_bfree, theirs.f_bfree);
+		ck_assert_uint_eq(ours.f_files, theirs.f_files);
+		ck_assert_uint_eq(ours.f_ffree, theirs.f_ffree);
+	}
 	xt_close(&t);
 }
 END_TEST

@@ -208,21 +208,15 @@ int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uin
 		return -EINVAL;
 	if (format != BV_XFS_FMT_EXTENTS && format != BV_XFS_FMT_BTREE)
 		return -EINVAL;
-	if (format == BV_XFS_FMT_EXTENTS && nextents == 0) {
-		/* No fork bytes needed: all one hole. */
+	if ((format == BV_XFS_FMT_EXTENTS && nextents == 0) || lblk > STARTOFF_MAX) {
+		/* No extents, or past what any record can address: a hole to the end. */
+		if (lblk == UINT64_MAX)
+			return -EINVAL;
 		memset(out, 0, sizeof(*out));
 		out->off = lblk;
 		out->hole = true;
 		out->len = UINT64_MAX - lblk;
-		return lblk == UINT64_MAX ? -EINVAL : 0;
-	}
-	if (lblk > STARTOFF_MAX) {
-		/* Beyond what any record can address: a hole to the end. */
-		memset(out, 0, sizeof(*out));
-		out->off = lblk;
-		out->hole = true;
-		out->len = UINT64_MAX - lblk;
-		return lblk == UINT64_MAX ? -EINVAL : 0;
+		return 0;
 	}
 	err = bv_xfs_fork_bytes(fs, ip, which, &ref, &fork, &flen);
 	if (err)

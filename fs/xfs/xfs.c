@@ -72,6 +72,7 @@ _Static_assert(sizeof(struct bv_xfs_inode) <= BV_INODE_PRIV_BYTES,
 #define XFS_MAXINUMBER ((1ull << 56) - 1)
 #define XFS_INODES_PER_CHUNK 64
 #define XFS_ALLOCBT_AGFL_RESERVE 4
+#define XFS_SB_VERSION2_LAZYSBCOUNTBIT 0x02
 /* xfs_vn_getattr gives device nodes BLKDEV_IOSIZE (a page). */
 
 static __thread char last_report[256];
@@ -253,6 +254,20 @@ static int xfs_inode_get(void *impl, uint64_t ino, enum bv_iget how, struct bv_i
 
 		out->extsize = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
 	}
+	/* ... and the CoW hint when COWEXTSIZE is set. */
+	if (ip.flags2 & XFS_DIFLAG2_COWEXTSIZE) {
+		uint64_t b = (uint64_t)ip.cowextsize << fs->sb.blocklog;
+
+		out->cowextsize = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+	}
+	/* fsx_nextents: xfs_ifork_nextents of the data fork (0 for local and dev). */
+	if (ip.format == BV_XFS_FMT_EXTENTS || ip.format == BV_XFS_FMT_BTREE)
+		out->nextents = ip.nextents > UINT32_MAX ? UINT32_MAX : (uint32_t)ip.nextents;
+	if (ip.has_crtime) {
+		out->crtime.sec = ip.crtime.sec;
+		out->crtime.nsec = ip.crtime.nsec;
+		out->has_crtime = true;
+	}
 	memcpy(out->priv, &ip, sizeof(ip));
 	return 0;
 }
@@ -358,14 +373,14 @@ static ssize_t xfs_xattr_get(void *impl, const struct bv_inode *inode, const cha
 	return bv_xfs_xattr_get(impl, priv(inode), name, buf, size);
 }
 
-/* xfs_fs_statfs on a read-only mount. The free counts are the superblock's: a clean
- * mount trusts them (the kernel recounts from the AG headers only after log recovery). */
+/* xfs_fs_statfs on a read-only mount, from the counts statfs_counts_init fixed at open. */
 static void xfs_statfs(void *impl, struct statvfs *st)
 {
 	struct bv_xfs *fs = impl;
 	const struct bv_xfs_sb *sb = &fs->sb;
 	/* xfs_alloc_set_aside: blocks kept back per AG to refill the AGFL and split. */
 	uint64_t set_aside = (uint64_t)sb->agcount * (XFS_ALLOCBT_AGFL_RESERVE + 4);
+	uint64_t icount = fs->st_icount, ifree = fs->st_ifree;
 	uint64_t lsize = sb->logstart ? sb->logblocks : 0;
 	uint64_t bfree, files, used, maxicount = 0;
 
@@ -373,14 +388,16 @@ static void xfs_statfs(void *impl, struct statvfs *st)
 	st->f_bsize = sb->blocksize;
 	st->f_frsize = sb->blocksize;
 	st->f_blocks = sb->dblocks - lsize; /* the log lies inside dblocks: checked at open */
-	bfree = sb->fdblocks > set_aside ? sb->fdblocks - set_aside : 0;
+	uint64_t unavailable = set_aside + fs->st_allocbt_blks;
+
+	bfree = fs->st_fdblocks > unavailable ? fs->st_fdblocks - unavailable : 0;
 	st->f_bfree = bfree;
 	st->f_bavail = bfree;
 	/* f_files: the inodes there are plus those the free space could hold, capped by
 	 * imax_pct (m_maxicount, rounded down to whole inode chunks) and XFS_MAXINUMBER. */
 	files = bfree > (XFS_MAXINUMBER >> sb->inopblog) ? XFS_MAXINUMBER
 							 : bfree << sb->inopblog;
-	files = sb->icount > XFS_MAXINUMBER - files ? XFS_MAXINUMBER : files + sb->icount;
+	files = icount > XFS_MAXINUMBER - files ? XFS_MAXINUMBER : files + icount;
 	if (sb->imax_pct) {
 		uint64_t ialloc_inos = sb->inopblock > XFS_INODES_PER_CHUNK ? sb->inopblock
 									    : XFS_INODES_PER_CHUNK;
@@ -393,15 +410,44 @@ static void xfs_statfs(void *impl, struct statvfs *st)
 		if (files > maxicount)
 			files = maxicount;
 	}
-	if (files < sb->icount)
-		files = sb->icount;
+	if (files < icount)
+		files = icount;
 	st->f_files = files;
-	used = sb->icount > sb->ifree ? sb->icount - sb->ifree : 0;
+	used = icount > ifree ? icount - ifree : 0;
 	st->f_ffree = files > used ? files - used : 0;
 	st->f_favail = st->f_ffree;
 	st->f_namemax = 255;
 	st->f_flag = ST_RDONLY;
 	(void)XFS_SUPER_MAGIC;
+}
+
+/* The counters statfs shows, as the kernel's mount leaves them: the superblock's when the
+ * log is clean, else (lazy counters) recounted from the AG headers; and the free-space
+ * btree blocks it keeps back, which it learns reading every AGF at mount. If the AG
+ * headers cannot be read the superblock's figures stand, and that is said once. */
+static void statfs_counts_init(struct bv_xfs *fs)
+{
+	const struct bv_xfs_sb *sb = &fs->sb;
+	struct bv_xfs_ag_counts c;
+	bool lazy = sb->crc || (sb->features2 & XFS_SB_VERSION2_LAZYSBCOUNTBIT);
+	int err;
+
+	fs->st_fdblocks = sb->fdblocks;
+	fs->st_icount = sb->icount;
+	fs->st_ifree = sb->ifree;
+	fs->st_allocbt_blks = 0;
+	err = bv_xfs_ag_counts(fs, &c);
+	if (err) {
+		bv_warn("%s: statfs: cannot sum the AG headers' counters (%s); showing the "
+			"superblock's", bv_source_path(fs->src), strerror(-err));
+		return;
+	}
+	fs->st_allocbt_blks = c.allocbt_blks;
+	if (fs->log_dirty && lazy) {
+		fs->st_fdblocks = c.fdblocks;
+		fs->st_icount = c.icount;
+		fs->st_ifree = c.ifree;
+	}
 }
 
 static const struct bv_fs_ops xfs_ops = {
@@ -495,6 +541,7 @@ int bv_xfs_fs_open(struct bv_source *src, const struct bv_fs_opts *opts, void **
 		    last_report[0] ? last_report : strerror(-err));
 		goto out_free;
 	}
+	statfs_counts_init(fs);
 	*impl = fs;
 	*ops = &xfs_ops;
 	return 0;

@@ -75,6 +75,8 @@ struct bv_xfs {
 	bool skip_csum;
 	bool log_dirty;          /* served with norecovery */
 	atomic_uint corrupt_reports; /* corruption lines logged so far; capped */
+	/* statfs's free counts, fixed at open (see ag.c and xfs.c's statfs) */
+	uint64_t st_fdblocks, st_icount, st_ifree, st_allocbt_blks;
 };
 
 /* ---- xfs.c ---- */
@@ -135,6 +137,18 @@ struct bv_xfs_inode {
 	uint16_t dfork_off, dfork_size; /* data fork: offset from the inode start, bytes */
 	uint16_t afork_off, afork_size; /* attr fork (size 0 when there is none) */
 };
+
+/* ---- ag.c ---- */
+
+struct bv_xfs_ag_counts {
+	uint64_t fdblocks;     /* sum of agf_freeblks + agf_flcount + agf_btreeblks */
+	uint64_t allocbt_blks; /* free-space btree blocks beyond the roots (m_allocbt_blks) */
+	uint64_t icount, ifree;/* sums of agi_count and agi_freecount */
+};
+
+/* Reads and checks every AG's AGF and AGI and sums their counters into OUT. -E2BIG when
+ * there are too many AGs to read; -EUCLEAN/-EBADMSG (reported) for a bad header. */
+int bv_xfs_ag_counts(struct bv_xfs *fs, struct bv_xfs_ag_counts *out);
 
 /* ---- inode.c ---- */
 
