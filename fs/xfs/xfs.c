@@ -260,9 +260,13 @@ static int xfs_inode_get(void *impl, uint64_t ino, enum bv_iget how, struct bv_i
 
 		out->cowextsize = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
 	}
-	/* fsx_nextents: xfs_ifork_nextents of the data fork (0 for local and dev). */
+	/* fsx_nextents: what xfs_fill_fsxattr reports, the in-core fork's record count
+	 * (if_bytes / 16): the extent count for extents and btree forks, and for a local
+	 * (shortform) directory or symlink its size over 16, which the kernel shows too. */
 	if (ip.format == BV_XFS_FMT_EXTENTS || ip.format == BV_XFS_FMT_BTREE)
 		out->nextents = ip.nextents > UINT32_MAX ? UINT32_MAX : (uint32_t)ip.nextents;
+	else if (ip.format == BV_XFS_FMT_LOCAL)
+		out->nextents = (uint32_t)(ip.size / 16); /* size <= the fork: checked */
 	if (ip.has_crtime) {
 		out->crtime.sec = ip.crtime.sec;
 		out->crtime.nsec = ip.crtime.nsec;
