@@ -503,6 +503,12 @@ int bv_xfs_fs_open(struct bv_source *src, const struct bv_fs_opts *opts, void **
 	}
 	fs->src = src;
 	fs->skip_csum = opts->skip_csum;
+	{
+		static atomic_uint_fast64_t opened;
+
+		fs->id = atomic_fetch_add(&opened, 1) + 1;
+	}
+	atomic_init(&fs->bmbt_checks, 0);
 	err = bv_xfs_sb_decode(buf, n, dev_size, opts->skip_csum, &fs->sb, errbuf, errbuf_size);
 	free(buf);
 	if (err)

@@ -72,8 +72,10 @@ struct bv_xfs {
 	struct bv_source *src;
 	struct bv_cache *cache;  /* blocksize blocks */
 	struct bv_xfs_sb sb;
+	uint64_t id;             /* unique per open in this process (bmap.c's per-thread memory) */
 	bool skip_csum;
 	bool log_dirty;          /* served with norecovery */
+	atomic_uint_fast64_t bmbt_checks; /* bmbt blocks checked in full (tests assert it) */
 	atomic_uint corrupt_reports; /* corruption lines logged so far; capped */
 	/* statfs's free counts, fixed at open (see ag.c and xfs.c's statfs) */
 	uint64_t st_fdblocks, st_icount, st_ifree, st_allocbt_blks;
