@@ -124,6 +124,10 @@
 #define XFS_DINODE_MIN_LOG 8
 #define XFS_DINODE_MAX_LOG 11
 #define XFS_MIN_AG_BLOCKS 64
+/* The kernel's xfs_validate_sb_common refuses AGs under 16 MiB (mkfs never makes them).
+ * Besides matching it, this bounds the AG count by the source's size (65536 for 1 TiB),
+ * and with it the AG headers open reads (ag.c). */
+#define XFS_MIN_AG_BYTES (1ull << 24)
 #define XFS_MAX_AG_BYTES (1ull << 40)
 #define XFS_MAX_DBLOCKS_LOG 63 /* byte offsets must fit a signed 64-bit off_t */
 #define BV_XFS_MIN_CACHE_BLOCK 1024 /* blockio/cache.h's smallest block */
@@ -285,6 +289,7 @@ static int check_geometry(struct bv_xfs_sb *sb, uint64_t dev_size, char *errbuf,
 			    sb->inopblock, sb->inopblog);
 	agblocks_max = XFS_MAX_AG_BYTES >> sb->blocklog;
 	if (sb->agblocks < XFS_MIN_AG_BLOCKS || sb->agblocks > agblocks_max ||
+	    ((uint64_t)sb->agblocks << sb->blocklog) < XFS_MIN_AG_BYTES ||
 	    sb->agblklog != log2_roundup(sb->agblocks))
 		return fail(errbuf, size, -EUCLEAN, "superblock: bad AG size %u blocks (log %u)",
 			    sb->agblocks, sb->agblklog);
