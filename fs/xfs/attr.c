@@ -81,7 +81,21 @@ struct actx {
 	uint32_t bs;
 	bool crc;
 	uint8_t *buf; /* one attr block */
+	uint32_t budget; /* leaf blocks this request may still visit (bv_xfs_walk_budget) */
 };
+
+/* One more leaf along a chain: 0, or -EUCLEAN (reported) when the request's budget is
+ * spent. A listing cannot be resumed, so there is no -EAGAIN here. */
+static int spend(struct actx *a, uint64_t blk)
+{
+	if (a->budget == 0)
+		return bv_xfs_corrupt(a->fs, "inode %" PRIu64 ": attr block %" PRIu64 ": the "
+				      "leaf chain goes on past %" PRIu32 " blocks (the most one "
+				      "request reads)", a->ip->ino, blk,
+				      bv_xfs_walk_budget(a->bs));
+	a->budget--;
+	return 0;
+}
 
 /* One checked entry. NAME (and VALUE when local) point into the fork or the block. */
 struct aent {
@@ -269,6 +283,8 @@ static int leaves_walk(struct actx *a, aent_fn fn, void *arg)
 		}
 		if (++steps > max)
 			return acorrupt(a, blk, 0, "leaf chain longer than the attr fork");
+		if ((ret = spend(a, blk)) != 0)
+			return ret;
 		ret = bv_xfs_da_next_leaf(a->fs, a->ip, BV_XFS_ATTR_FORK, blk, a->buf, a->bs,
 					  &blk);
 		if (ret)
@@ -314,6 +330,8 @@ static int leaves_find(struct actx *a, uint32_t hash, aent_fn fn, void *arg)
 		}
 		if (++steps > max)
 			return acorrupt(a, blk, 0, "leaf chain longer than the attr fork");
+		if ((ret = spend(a, blk)) != 0)
+			return ret;
 		ret = bv_xfs_da_next_leaf(a->fs, a->ip, BV_XFS_ATTR_FORK, blk, a->buf, a->bs,
 					  &blk);
 		if (ret)
@@ -328,6 +346,7 @@ static int actx_init(struct actx *a, struct bv_xfs *fs, const struct bv_xfs_inod
 	a->bs = fs->sb.blocksize;
 	a->crc = fs->sb.crc;
 	a->buf = NULL;
+	a->budget = bv_xfs_walk_budget(a->bs);
 	if (ip->aformat == BV_XFS_FMT_LOCAL)
 		return 0;
 	if (ip->aformat != BV_XFS_FMT_EXTENTS && ip->aformat != BV_XFS_FMT_BTREE) {

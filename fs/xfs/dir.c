@@ -81,7 +81,19 @@ struct dctx {
 	uint8_t *buf;       /* one directory block */
 	uint64_t buf_db;    /* the checked data block in BUF, UINT64_MAX for none */
 	bool buf_raw0;      /* BUF holds block 0 as read (header checked, entries not) */
+	uint32_t budget;    /* blocks this request may still visit (bv_xfs_walk_budget) */
+	uint64_t passed;    /* entries handed to the caller's callback so far */
 };
+
+/* Takes one block from the request's budget: 0, or -EAGAIN when it is spent (nothing
+ * reported: the caller says what it was doing). */
+static int spend(struct dctx *d)
+{
+	if (d->budget == 0)
+		return -EAGAIN;
+	d->budget--;
+	return 0;
+}
 
 /* One checked entry of a data block. NAME points into the block. */
 struct dent {
@@ -126,6 +138,7 @@ static int dctx_init(struct dctx *d, struct bv_xfs *fs, const struct bv_xfs_inod
 	d->ftype = sb->ftype;
 	d->ci = (sb->versionnum & XFS_SB_VERSION_BORGBIT) != 0;
 	d->buf_db = UINT64_MAX;
+	d->budget = bv_xfs_walk_budget(d->bsize);
 	/* The data space ends at di_size (only data blocks grow it) and at 32 GiB. */
 	space = dir->size < XFS_DIR2_LEAF_OFFSET ? dir->size : XFS_DIR2_LEAF_OFFSET;
 	d->ndata = (space + d->bsize - 1) >> d->blklog;
@@ -514,6 +527,7 @@ static int emit_one(struct dctx *d, const struct dent *e, uint64_t db, void *arg
 	struct emit *em = arg;
 	uint64_t end = (db << d->blklog) + e->off + e->size;
 
+	d->passed++;
 	return em->fn(em->ctx, (const char *)e->name, e->namelen, e->ino,
 		      d->ftype ? ft_to_dt(e->ftype) : DT_UNKNOWN, end / XFS_DIR2_DATA_ALIGN);
 }
@@ -537,6 +551,14 @@ static int data_iterate(struct dctx *d, bool block, uint64_t start, bv_fs_dir_fn
 
 		if (++steps > max_steps)
 			return dcorrupt(d, db, 0, "more directory blocks than the inode has");
+		ret = spend(d);
+		if (ret == -EAGAIN && d->passed == 0)
+			return bv_xfs_corrupt(d->fs, "directory inode %" PRIu64 ": %" PRIu32
+					      " directory blocks from position %" PRIu64 " hold "
+					      "no entry (the most one request reads)", d->dir->ino,
+					      bv_xfs_walk_budget(d->bsize), start / XFS_DIR2_DATA_ALIGN);
+		if (ret)
+			return ret;
 		if (!block) {
 			ret = bv_xfs_bmap(d->fs, d->dir, BV_XFS_DATA_FORK, db * d->fsbcount, &map);
 			if (ret)
@@ -621,6 +643,10 @@ static int check_addr(struct dctx *d, uint32_t addr, struct match *m)
 
 	if (db >= d->ndata)
 		return dcorrupt(d, d->leafblk, 0, "hash index points past the data space");
+	/* Each entry a hash index sends us to costs a walk of its block, cached or not. */
+	ret = spend(d);
+	if (ret)
+		return ret;
 	ret = data_read(d, db, false, &end);
 	if (ret)
 		return ret;
@@ -732,6 +758,9 @@ static int hashed_lookup(struct dctx *d, struct match *m)
 			ret = dcorrupt(d, blk, 0, "leaf chain longer than the directory");
 			goto out;
 		}
+		ret = spend(d);
+		if (ret)
+			goto out;
 		ret = bv_xfs_da_next_leaf(d->fs, d->dir, BV_XFS_DATA_FORK, blk, lbuf, d->bsize,
 					  &blk);
 		if (ret) {
@@ -778,6 +807,10 @@ int bv_xfs_dir_lookup(struct bv_xfs *fs, const struct bv_xfs_inode *dir, const c
 		ret = hashed_lookup(&d, &m);
 	}
 	free(d.buf);
+	if (ret == -EAGAIN)
+		return bv_xfs_corrupt(fs, "directory inode %" PRIu64 ": looking a name up visits "
+				      "more than %" PRIu32 " blocks (the most one request reads)",
+				      dir->ino, bv_xfs_walk_budget(d.bsize));
 	if (ret < 0)
 		return ret;
 	if (m.found || m.ci_ino) {

@@ -271,6 +271,24 @@ int bv_xfs_da_find_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int wh
 int bv_xfs_da_next_leaf(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
 			uint64_t cur, uint8_t *buf, size_t len, uint64_t *next);
 
+/* Work per request in a directory or attr fork (docs/ondisk.md section 16). Sizes and
+ * extents can claim 32 GiB of directory data space (8 M blocks) and leaf chains whose
+ * sibling links close a loop, bounded before only by di_nblocks (up to the filesystem's
+ * size): a readdir over empty blocks or a lookup or listxattr going round a two-leaf loop
+ * could take seconds to minutes. So one lookup, one readdir call, one getxattr and one
+ * listxattr visit at most bv_xfs_walk_budget() blocks (data blocks, holes skipped, leaf
+ * blocks along a chain, entries a hash index sends us to: one each), 16384 of up to 4 KiB,
+ * 64 MiB in all (1024 of 64 KiB), as fs/ext4/dir.c does. Past it a readdir that passed
+ * entries returns -EAGAIN (resume from the last one); anything else is -EUCLEAN, reported. */
+#define BV_XFS_WALK_BLOCKS (1u << 14)
+#define BV_XFS_WALK_BYTES (64u << 20)
+static inline uint32_t bv_xfs_walk_budget(uint32_t block_bytes)
+{
+	return BV_XFS_WALK_BYTES / block_bytes < BV_XFS_WALK_BLOCKS
+		       ? BV_XFS_WALK_BYTES / block_bytes
+		       : BV_XFS_WALK_BLOCKS;
+}
+
 /* True when INO could name an inode of this filesystem: not 0, its AG and block inside. */
 bool bv_xfs_ino_plausible(const struct bv_xfs_sb *sb, uint64_t ino);
 
