@@ -118,7 +118,8 @@ typedef int (*bv_fs_dir_fn)(void *ctx, const char *name, size_t len, uint64_t in
  * at the end, FN's non-zero value, or -errno. Positions are the reader's own cookies. A
  * reader may bound the work of one call: -EAGAIN means it stopped there after passing at
  * least one entry, and a caller that wants the rest calls again from the last NEXT_POS
- * (ext4: at most 16384 directory blocks per call, docs/ondisk.md section 16). */
+ * (ext4 and xfs: at most 16384 directory blocks, 64 MiB of them, per call; docs/ondisk.md
+ * section 16). */
 int bv_fs_dir_iterate(struct bv_fs *fs, const struct bv_inode *dir, uint64_t pos,
 		      bv_fs_dir_fn fn, void *ctx);
 

@@ -1,15 +1,21 @@
 /* The XFS reader's internals, shared by its files and its unit tests only.
  *
  * Layering inside fs/xfs/ (each file owns one structure family):
- *   superblock.c  primary superblock: decode, feature allow-list, geometry checks
- *   log.c         is the log clean? (head/tail search, unmount record)
+ *   superblock.c  primary superblock: decode, feature allow-list, geometry checks, CRC
+ *   log.c         is the log clean? (head search, last record header, unmount record)
+ *   ag.c          AGF and AGI headers: the free and inode counters statfs sums at open
  *   inode.c       inode number -> location, dinode checks (CRC, magic, fork sizes), decode
- *   bmap.c        data/attr fork mapping: extent lists and bmbt btrees of any depth
+ *   bmap.c        data/attr fork mapping: extent lists and bmbt btrees of any depth, each
+ *                 bmbt block checked once per thread and walk
  *   file.c        read, runs for splice, SEEK_DATA/SEEK_HOLE, symlinks (local and remote)
+ *   da.c          reading a directory or attr block through the fork map; the v5
+ *                 self-describing header check every metadata block shares
+ *   da_node.c     the dabtree: name hash, node walk down to a leaf, sibling links
  *   dir.c         directories: shortform, block, leaf, node, btree-format; lookup, readdir
- *   da.c          the dabtree (da_node blocks) walks shared by directories and xattrs
- *   attr.c        xattrs: shortform, leaf, node, remote values; list and get
- *   xfs.c         open/close, info, statfs, the bv_fs_ops table
+ *   attr.c        xattrs: shortform, leaf, node, remote values, ACLs; list and get
+ *   xfs.c         open/close, info, stat and ioctl flags, statfs, the bv_fs_ops table
+ *
+ * What each structure's checks are, and the work per request, is in docs/ondisk.md.
  *
  * Every on-disk field is read with util/le.h's bv_be* from a (pointer, length) view whose
  * bounds were checked. Nothing here trusts a count, length, offset or depth from disk.
