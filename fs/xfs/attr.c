@@ -537,15 +537,11 @@ ssize_t bv_xfs_xattr_get(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const
 		{ "trusted.", XFS_ATTR_ROOT },
 		{ "security.", XFS_ATTR_SECURE },
 	};
-	size_t len = strnlen(name, BV_XATTR_NAME_MAX + 1);
 	ssize_t ret = -EOPNOTSUPP;
+	size_t len;
 
-	/* The syscall's own checks: an empty name or one past XATTR_NAME_MAX. */
-	if (len == 0 || len > BV_XATTR_NAME_MAX)
+	if (bv_xattr_get_begin(name, &size, &len))
 		return -ERANGE;
-	/* The VFS allocates at most BV_XATTR_SIZE_MAX and says E2BIG when that is too small. */
-	if (size > BV_XATTR_SIZE_MAX)
-		size = BV_XATTR_SIZE_MAX;
 	if (strcmp(name, "system.posix_acl_access") == 0) {
 		ret = acl_get(fs, ip, SGI_ACL_FILE, buf, size);
 	} else if (strcmp(name, "system.posix_acl_default") == 0) {
@@ -564,9 +560,7 @@ ssize_t bv_xfs_xattr_get(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const
 			break;
 		}
 	}
-	if (ret == -ERANGE && size == BV_XATTR_SIZE_MAX)
-		return -E2BIG;
-	return ret;
+	return bv_xattr_get_end(ret, size);
 }
 
 /* ---- list ---- */
