@@ -15,25 +15,12 @@
 #include "fs/ext4/inode.h"
 #include "util/le.h"
 #include "util/log.h"
+#include "util/report.h"
 #include "fs/ext4/superblock.h"
 
 /* Corruption lines per filesystem before we go quiet: enough to diagnose, too few for
  * a hostile image to fill a disk with logs. */
 #define BV_EXT4_MAX_REPORTS 100
-
-static void seterr(char *errbuf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *errbuf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errbuf || !size)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, size, fmt, ap);
-	va_end(ap);
-}
 
 /* The last report made on this thread, so that bv_ext4_open can say in its error
  * sentence what was wrong rather than only strerror's words. */
@@ -41,28 +28,12 @@ static __thread char last_report[256];
 
 int bv_ext4_report(struct bv_ext4 *fs, int err, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(last_report, sizeof(last_report), fmt, ap);
+	err = bv_report_capped(&fs->corrupt_reports, BV_EXT4_MAX_REPORTS, bv_source_path(fs->src),
+			       last_report, sizeof(last_report), err, fmt, ap);
 	va_end(ap);
-
-	/* Count without wrapping: once past the cap the counter stays put. */
-	unsigned n = atomic_load(&fs->corrupt_reports);
-	do {
-		if (n > BV_EXT4_MAX_REPORTS)
-			return err;
-	} while (!atomic_compare_exchange_weak(&fs->corrupt_reports, &n, n + 1));
-
-	if (n == BV_EXT4_MAX_REPORTS) {
-		bv_warn("%s: further corruption reports suppressed", bv_source_path(fs->src));
-		return err;
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	bv_warn("%s: %s", bv_source_path(fs->src), msg);
 	return err;
 }
 
@@ -182,7 +153,7 @@ static int sb_reload(struct bv_ext4 *fs, const struct bv_ext4_opts *opts, char *
 
 	err = bv_ext4_bread(fs, fs->sb.sb_block, &ref);
 	if (err) {
-		seterr(errbuf, size, "cannot read the replayed superblock: %s", strerror(-err));
+		bv_say(errbuf, size, "cannot read the replayed superblock: %s", strerror(-err));
 		return err;
 	}
 	err = bv_ext4_sb_decode(ref.data + off, bv_source_size(fs->src), !opts->skip_csum, &sb,
@@ -191,7 +162,7 @@ static int sb_reload(struct bv_ext4 *fs, const struct bv_ext4_opts *opts, char *
 	if (err)
 		return err;
 	if (sb.block_size != fs->sb.block_size) {
-		seterr(errbuf, size, "journal replay changed the block size");
+		bv_say(errbuf, size, "journal replay changed the block size");
 		return -EUCLEAN;
 	}
 	fs->sb = sb;
@@ -209,24 +180,24 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	char why[256];
 	int err;
 
-	seterr(errbuf, errbuf_size, "%s", "");
+	bv_say(errbuf, errbuf_size, "%s", "");
 	uint64_t dev_size = bv_source_size(src);
 	if (dev_size < EXT4_SUPERBLOCK_OFFSET + EXT4_SUPERBLOCK_SIZE) {
-		seterr(errbuf, errbuf_size,
+		bv_say(errbuf, errbuf_size,
 		       "%s: too small to hold a filesystem (%" PRIu64 " bytes)",
 		       bv_source_path(src), dev_size);
 		return -EINVAL;
 	}
 	err = bv_source_read(src, raw, sizeof(raw), EXT4_SUPERBLOCK_OFFSET);
 	if (err) {
-		seterr(errbuf, errbuf_size, "%s: cannot read the superblock: %s",
+		bv_say(errbuf, errbuf_size, "%s: cannot read the superblock: %s",
 		       bv_source_path(src), strerror(-err));
 		return err;
 	}
 
 	fs = calloc(1, sizeof(*fs));
 	if (!fs) {
-		seterr(errbuf, errbuf_size, "out of memory");
+		bv_say(errbuf, errbuf_size, "out of memory");
 		return -ENOMEM;
 	}
 	fs->src = src;
@@ -240,7 +211,7 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	pthread_mutex_init(&fs->free_lock, NULL);
 	err = bv_ext4_sb_decode(raw, dev_size, !opts->skip_csum, &fs->sb, why, sizeof(why));
 	if (err) {
-		seterr(errbuf, errbuf_size, "%s: %s", bv_source_path(src), why);
+		bv_say(errbuf, errbuf_size, "%s: %s", bv_source_path(src), why);
 		goto out_free;
 	}
 	fs->verify_csum = !opts->skip_csum &&
@@ -248,7 +219,7 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 
 	err = bv_cache_new(src, fs->sb.block_size, opts->cache_bytes, &fs->cache);
 	if (err) {
-		seterr(errbuf, errbuf_size, "cannot create the block cache: %s", strerror(-err));
+		bv_say(errbuf, errbuf_size, "cannot create the block cache: %s", strerror(-err));
 		goto out_free;
 	}
 
@@ -258,7 +229,7 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	last_report[0] = '\0';
 	err = bv_journal_load(fs);
 	if (err) {
-		seterr(errbuf, errbuf_size, "%s: cannot load the journal: %s", bv_source_path(src),
+		bv_say(errbuf, errbuf_size, "%s: cannot load the journal: %s", bv_source_path(src),
 		       last_report[0] ? last_report : strerror(-err));
 		goto out_journal;
 	}
@@ -266,7 +237,7 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	if (fs->journal && bv_journal_overlaps(fs->journal, fs->sb.sb_block, 1)) {
 		err = sb_reload(fs, opts, why, sizeof(why));
 		if (err) {
-			seterr(errbuf, errbuf_size, "%s: after journal replay: %s",
+			bv_say(errbuf, errbuf_size, "%s: after journal replay: %s",
 			       bv_source_path(src), why);
 			goto out_journal;
 		}
@@ -277,7 +248,7 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	last_report[0] = '\0';
 	err = bv_ext4_inode_get(fs, BV_EXT4_ROOT_INO, &root);
 	if (err) {
-		seterr(errbuf, errbuf_size, "%s: cannot read the root directory: %s",
+		bv_say(errbuf, errbuf_size, "%s: cannot read the root directory: %s",
 		       bv_source_path(src),
 		       err == -ENOENT	  ? "inode 2 is not in use (no links)"
 		       : last_report[0] ? last_report
@@ -288,7 +259,7 @@ int bv_ext4_open(struct bv_source *src, const struct bv_ext4_opts *opts_in, stru
 	 * directories have no blocks. */
 	if (!S_ISDIR(root.mode) || root.size == 0 ||
 	    (root.blocks == 0 && !(root.flags & EXT4_INLINE_DATA_FL))) {
-		seterr(errbuf, errbuf_size, "%s: corrupt root inode (not a directory or empty)",
+		bv_say(errbuf, errbuf_size, "%s: corrupt root inode (not a directory or empty)",
 		       bv_source_path(src));
 		err = -EUCLEAN;
 		goto out_journal;

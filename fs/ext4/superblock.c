@@ -15,6 +15,7 @@
 
 #include "fs/ext4/ext4_priv.h"
 #include "util/le.h"
+#include "util/report.h"
 
 /* Byte offsets in the on-disk struct ext4_super_block. */
 #define S_INODES_COUNT 0x00
@@ -66,26 +67,6 @@
 
 #define EXT4_DYNAMIC_REV 1
 #define EXT4_MAX_CLUSTER_LOG_SIZE 30
-
-static int fail(char *errbuf, size_t size, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *errbuf, size_t size, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && size) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, size, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
-static bool is_pow2(uint32_t v)
-{
-	return v && !(v & (v - 1));
-}
 
 /* Feature names as mke2fs and e2p spell them; unnamed bits print as FEATURE_<x><bit>. */
 struct feature_name {
@@ -189,24 +170,25 @@ static int check_incompat(const struct bv_ext4_sb *sb, char *errbuf, size_t size
 	if (!bad)
 		return 0;
 	if (bad & EXT4_FEATURE_INCOMPAT_JOURNAL_DEV)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "this is an external journal device (journal_dev), not a filesystem");
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "this is an external journal device (journal_dev), not a filesystem");
 	if (bad & EXT4_FEATURE_INCOMPAT_ENCRYPT)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "encryption is not supported (feature encrypt)");
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "encryption is not supported (feature encrypt)");
 	if (bad & EXT4_FEATURE_INCOMPAT_COMPRESSION)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "compression is not supported (feature compression)");
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "compression is not supported (feature compression)");
 	if (bad & EXT4_FEATURE_INCOMPAT_CASEFOLD)
 		/* Case-insensitive lookups would answer differently from the kernel's; we
 		 * do exact-match lookups only. */
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "case-insensitive directories are not supported (feature casefold)");
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "case-insensitive directories are not supported (feature casefold)");
 	if (bad & EXT4_FEATURE_INCOMPAT_DIRDATA)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "directory entry data is not supported (feature dirdata)");
-	return fail(errbuf, size, -EOPNOTSUPP, "unsupported filesystem feature %s (incompat 0x%x)",
-		    feature_name(2, bad & -bad, tmp, sizeof(tmp)), bad);
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "directory entry data is not supported (feature dirdata)");
+	return bv_fail(errbuf, size, -EOPNOTSUPP,
+		       "unsupported filesystem feature %s (incompat 0x%x)",
+		       feature_name(2, bad & -bad, tmp, sizeof(tmp)), bad);
 }
 
 /* How many of groups [0, limit) carry a superblock backup, without walking them all:
@@ -281,51 +263,51 @@ static void decode_fields(const uint8_t *raw, struct bv_ext4_sb *sb)
 static int check_sizes(struct bv_ext4_sb *sb, char *errbuf, size_t size)
 {
 	if (sb->s_log_block_size > EXT4_MAX_BLOCK_LOG_SIZE - EXT4_MIN_BLOCK_LOG_SIZE)
-		return fail(errbuf, size, -EUCLEAN, "invalid block size (s_log_block_size %u)",
-			    sb->s_log_block_size);
+		return bv_fail(errbuf, size, -EUCLEAN, "invalid block size (s_log_block_size %u)",
+			       sb->s_log_block_size);
 	sb->block_size = 1024u << sb->s_log_block_size;
 
 	if (bv_ext4_has_ro_compat(sb, EXT4_FEATURE_RO_COMPAT_BIGALLOC)) {
 		if (sb->s_log_cluster_size < sb->s_log_block_size ||
 		    sb->s_log_cluster_size > EXT4_MAX_CLUSTER_LOG_SIZE - EXT4_MIN_BLOCK_LOG_SIZE)
-			return fail(errbuf, size, -EUCLEAN,
-				    "invalid cluster size (s_log_cluster_size %u, block size %u)",
-				    sb->s_log_cluster_size, sb->block_size);
+			return bv_fail(errbuf, size, -EUCLEAN,
+				       "invalid cluster size (s_log_cluster_size %u, block size %u)",
+				       sb->s_log_cluster_size, sb->block_size);
 	} else if (sb->s_log_cluster_size != sb->s_log_block_size) {
 		/* Without bigalloc the field is the old fragment size, which must match. */
-		return fail(errbuf, size, -EUCLEAN,
-			    "cluster (fragment) size differs from block size without bigalloc");
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "cluster (fragment) size differs from block size without bigalloc");
 	}
 	sb->cluster_size = 1024u << sb->s_log_cluster_size;
 
 	if (sb->s_rev_level > EXT4_DYNAMIC_REV)
-		return fail(errbuf, size, -EOPNOTSUPP, "unsupported revision level %u",
-			    sb->s_rev_level);
+		return bv_fail(errbuf, size, -EOPNOTSUPP, "unsupported revision level %u",
+			       sb->s_rev_level);
 	if (sb->s_rev_level == EXT4_GOOD_OLD_REV) {
 		/* Revision 0 has no such fields: fixed 128-byte inodes, first inode 11. */
 		sb->s_inode_size = EXT4_GOOD_OLD_INODE_SIZE;
 		sb->s_first_ino = EXT4_GOOD_OLD_FIRST_INO;
 	} else {
-		if (sb->s_inode_size < EXT4_GOOD_OLD_INODE_SIZE || !is_pow2(sb->s_inode_size) ||
+		if (sb->s_inode_size < EXT4_GOOD_OLD_INODE_SIZE || !bv_is_pow2(sb->s_inode_size) ||
 		    sb->s_inode_size > sb->block_size)
-			return fail(errbuf, size, -EUCLEAN,
-				    "invalid inode size %u (block size %u)", sb->s_inode_size,
-				    sb->block_size);
+			return bv_fail(errbuf, size, -EUCLEAN,
+				       "invalid inode size %u (block size %u)", sb->s_inode_size,
+				       sb->block_size);
 		if (sb->s_first_ino < EXT4_GOOD_OLD_FIRST_INO)
-			return fail(errbuf, size, -EUCLEAN, "invalid first inode %u",
-				    sb->s_first_ino);
+			return bv_fail(errbuf, size, -EUCLEAN, "invalid first inode %u",
+				       sb->s_first_ino);
 	}
 
 	if (bv_ext4_has_incompat(sb, EXT4_FEATURE_INCOMPAT_64BIT)) {
 		if (sb->s_desc_size < EXT4_MIN_DESC_SIZE_64BIT ||
-		    sb->s_desc_size > EXT4_MAX_DESC_SIZE || !is_pow2(sb->s_desc_size))
-			return fail(errbuf, size, -EUCLEAN, "invalid group descriptor size %u",
-				    sb->s_desc_size);
+		    sb->s_desc_size > EXT4_MAX_DESC_SIZE || !bv_is_pow2(sb->s_desc_size))
+			return bv_fail(errbuf, size, -EUCLEAN, "invalid group descriptor size %u",
+				       sb->s_desc_size);
 		/* A descriptor bigger than a block would break the per-block arithmetic. */
 		if (sb->s_desc_size > sb->block_size)
-			return fail(errbuf, size, -EUCLEAN,
-				    "group descriptor size %u exceeds block size %u",
-				    sb->s_desc_size, sb->block_size);
+			return bv_fail(errbuf, size, -EUCLEAN,
+				       "group descriptor size %u exceeds block size %u",
+				       sb->s_desc_size, sb->block_size);
 	} else {
 		sb->s_desc_size = EXT4_MIN_DESC_SIZE;
 	}
@@ -343,23 +325,23 @@ static int check_geometry(struct bv_ext4_sb *sb, uint64_t dev_size, char *errbuf
 	 * clusters, so only the cluster count is bounded by the bitmap. */
 	if (sb->s_blocks_per_group == 0 ||
 	    (ratio == 1 && sb->s_blocks_per_group > bits_per_bitmap))
-		return fail(errbuf, size, -EUCLEAN, "invalid blocks per group %u",
-			    sb->s_blocks_per_group);
+		return bv_fail(errbuf, size, -EUCLEAN, "invalid blocks per group %u",
+			       sb->s_blocks_per_group);
 	if (bv_ext4_has_ro_compat(sb, EXT4_FEATURE_RO_COMPAT_BIGALLOC)) {
 		uint64_t blocks = (uint64_t)sb->s_clusters_per_group * ratio;
 		if (sb->s_clusters_per_group == 0 || sb->s_clusters_per_group > bits_per_bitmap ||
 		    blocks != sb->s_blocks_per_group)
-			return fail(errbuf, size, -EUCLEAN,
-				    "invalid clusters per group %u (blocks per group %u)",
-				    sb->s_clusters_per_group, sb->s_blocks_per_group);
+			return bv_fail(errbuf, size, -EUCLEAN,
+				       "invalid clusters per group %u (blocks per group %u)",
+				       sb->s_clusters_per_group, sb->s_blocks_per_group);
 	} else {
 		/* The field is unused without bigalloc; the kernel overrides it. */
 		sb->s_clusters_per_group = sb->s_blocks_per_group;
 	}
 	if (sb->s_inodes_per_group < sb->inodes_per_block ||
 	    sb->s_inodes_per_group > bits_per_bitmap)
-		return fail(errbuf, size, -EUCLEAN, "invalid inodes per group %u",
-			    sb->s_inodes_per_group);
+		return bv_fail(errbuf, size, -EUCLEAN, "invalid inodes per group %u",
+			       sb->s_inodes_per_group);
 	sb->itb_per_group = (sb->s_inodes_per_group + sb->inodes_per_block - 1) /
 			    sb->inodes_per_block;
 
@@ -368,53 +350,54 @@ static int check_geometry(struct bv_ext4_sb *sb, uint64_t dev_size, char *errbuf
 	 * or e2fsprogs make. */
 	uint32_t want_fdb = (sb->block_size == 1024 && sb->cluster_size == 1024) ? 1 : 0;
 	if (sb->s_first_data_block != want_fdb)
-		return fail(errbuf, size, -EUCLEAN,
-			    "invalid first data block %u (expected %u for %u-byte blocks)",
-			    sb->s_first_data_block, want_fdb, sb->block_size);
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "invalid first data block %u (expected %u for %u-byte blocks)",
+			       sb->s_first_data_block, want_fdb, sb->block_size);
 	if (sb->s_first_data_block >= sb->s_blocks_count)
-		return fail(errbuf, size, -EUCLEAN,
-			    "first data block %u is past the block count %" PRIu64,
-			    sb->s_first_data_block, sb->s_blocks_count);
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "first data block %u is past the block count %" PRIu64,
+			       sb->s_first_data_block, sb->s_blocks_count);
 	sb->sb_block = sb->block_size == 1024 ? 1 : 0;
 
 	/* Groups cover [first_data_block, blocks_count); the last may be short. */
 	uint64_t groups = (sb->s_blocks_count - sb->s_first_data_block - 1) /
 				  sb->s_blocks_per_group + 1;
 	if (groups > UINT32_MAX)
-		return fail(errbuf, size, -EUCLEAN, "too many block groups (%" PRIu64 ")", groups);
+		return bv_fail(errbuf, size, -EUCLEAN, "too many block groups (%" PRIu64 ")",
+			       groups);
 	sb->group_count = (uint32_t)groups;
 	if (sb->s_inodes_count == 0 ||
 	    groups * sb->s_inodes_per_group != (uint64_t)sb->s_inodes_count)
-		return fail(errbuf, size, -EUCLEAN,
-			    "inode count %u does not match %u groups of %u inodes",
-			    sb->s_inodes_count, sb->group_count, sb->s_inodes_per_group);
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "inode count %u does not match %u groups of %u inodes",
+			       sb->s_inodes_count, sb->group_count, sb->s_inodes_per_group);
 	sb->gdb_count = (uint32_t)((groups + sb->desc_per_block - 1) / sb->desc_per_block);
 
 	if (bv_ext4_has_incompat(sb, EXT4_FEATURE_INCOMPAT_META_BG)) {
 		if (sb->s_first_meta_bg > sb->gdb_count)
-			return fail(errbuf, size, -EUCLEAN,
-				    "first meta block group %u is past the %u descriptor blocks",
-				    sb->s_first_meta_bg, sb->gdb_count);
+			return bv_fail(errbuf, size, -EUCLEAN,
+				       "first meta block group %u is past the %u descriptor blocks",
+				       sb->s_first_meta_bg, sb->gdb_count);
 	} else {
 		/* The whole table must fit in group 0 after the superblock. */
 		if ((uint64_t)sb->sb_block + 1 + sb->gdb_count > sb->s_blocks_count)
-			return fail(errbuf, size, -EUCLEAN,
-				    "group descriptor table (%u blocks) runs past the filesystem",
-				    sb->gdb_count);
+			return bv_fail(errbuf, size, -EUCLEAN,
+				       "group descriptor table (%u blocks) runs past the filesystem",
+				       sb->gdb_count);
 	}
 	if (sb->s_reserved_gdt_blocks > sb->block_size / 4)
-		return fail(errbuf, size, -EUCLEAN, "reserved GDT block count %u is too large",
-			    sb->s_reserved_gdt_blocks);
+		return bv_fail(errbuf, size, -EUCLEAN, "reserved GDT block count %u is too large",
+			       sb->s_reserved_gdt_blocks);
 
 	uint64_t fs_bytes;
 	if (__builtin_mul_overflow(sb->s_blocks_count, (uint64_t)sb->block_size, &fs_bytes))
-		return fail(errbuf, size, -EUCLEAN, "block count %" PRIu64 " is too large",
-			    sb->s_blocks_count);
+		return bv_fail(errbuf, size, -EUCLEAN, "block count %" PRIu64 " is too large",
+			       sb->s_blocks_count);
 	if (fs_bytes > dev_size)
-		return fail(errbuf, size, -EUCLEAN,
-			    "filesystem is %" PRIu64 " bytes but the source has only %" PRIu64
-			    " (truncated image?)",
-			    fs_bytes, dev_size);
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "filesystem is %" PRIu64 " bytes but the source has only %" PRIu64
+			       " (truncated image?)",
+			       fs_bytes, dev_size);
 	return 0;
 }
 
@@ -425,24 +408,24 @@ static int check_journal_and_csum(const uint8_t *raw, struct bv_ext4_sb *sb, boo
 
 	if (bv_ext4_has_compat(sb, EXT4_FEATURE_COMPAT_HAS_JOURNAL) && sb->s_journal_inum == 0 &&
 	    (sb->s_journal_dev != 0 || memcmp(sb->s_journal_uuid, zero_uuid, 16) != 0))
-		return fail(errbuf, size, -EOPNOTSUPP, "external journals are not supported");
+		return bv_fail(errbuf, size, -EOPNOTSUPP, "external journals are not supported");
 
 	if (bv_ext4_has_ro_compat(sb, EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)) {
 		if (sb->s_checksum_type != EXT4_CRC32C_CHKSUM)
-			return fail(errbuf, size, -EUCLEAN, "unknown checksum type %u",
-				    sb->s_checksum_type);
+			return bv_fail(errbuf, size, -EUCLEAN, "unknown checksum type %u",
+				       sb->s_checksum_type);
 		if (verify_csum) {
 			uint32_t want = bv_le32(raw + S_CHECKSUM);
 			uint32_t got = bv_crc32c(~0u, raw, S_CHECKSUM);
 			if (want != got)
-				return fail(
+				return bv_fail(
 					errbuf, size, -EBADMSG,
 					"superblock checksum mismatch (stored 0x%08x, computed 0x%08x)",
 					want, got);
 		}
 	} else if (bv_ext4_has_incompat(sb, EXT4_FEATURE_INCOMPAT_CSUM_SEED)) {
-		return fail(errbuf, size, -EUCLEAN,
-			    "metadata_csum_seed is set without metadata_csum");
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "metadata_csum_seed is set without metadata_csum");
 	}
 	/* ea_inode hashes use the seed too, so derive it whatever the features. */
 	if (bv_ext4_has_incompat(sb, EXT4_FEATURE_INCOMPAT_CSUM_SEED))
@@ -461,9 +444,9 @@ int bv_ext4_sb_decode(const uint8_t *raw, uint64_t dev_size, bool verify_csum,
 	if (errbuf && errbuf_size)
 		errbuf[0] = '\0';
 	if (bv_le16(raw + S_MAGIC) != EXT4_SUPER_MAGIC)
-		return fail(errbuf, errbuf_size, -EUCLEAN,
-			    "not an ext2/3/4 filesystem (bad superblock magic 0x%04x)",
-			    bv_le16(raw + S_MAGIC));
+		return bv_fail(errbuf, errbuf_size, -EUCLEAN,
+			       "not an ext2/3/4 filesystem (bad superblock magic 0x%04x)",
+			       bv_le16(raw + S_MAGIC));
 	decode_fields(raw, &sb);
 
 	/* Checksum first: a corrupt superblock should be named as such, not by whichever

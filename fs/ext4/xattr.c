@@ -626,16 +626,11 @@ ssize_t bv_ext4_xattr_get(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
 		{ "security.", EXT4_XATTR_INDEX_SECURITY },
 		{ "gnu.", EXT4_XATTR_INDEX_HURD },
 	};
-	size_t len = strnlen(name, BV_XATTR_NAME_MAX + 1);
 	ssize_t ret = -EOPNOTSUPP;
-	size_t i;
+	size_t i, len;
 
-	/* The syscall's own checks: an empty name or one past XATTR_NAME_MAX. */
-	if (len == 0 || len > BV_XATTR_NAME_MAX)
+	if (bv_xattr_get_begin(name, &size, &len))
 		return -ERANGE;
-	/* The VFS allocates at most XATTR_SIZE_MAX and says E2BIG when that is too small. */
-	if (size > BV_XATTR_SIZE_MAX)
-		size = BV_XATTR_SIZE_MAX;
 	if (strcmp(name, "system.posix_acl_access") == 0) {
 		ret = acl_get(fs, inode, EXT4_XATTR_INDEX_POSIX_ACL_ACCESS, buf, size);
 	} else if (strcmp(name, "system.posix_acl_default") == 0) {
@@ -654,7 +649,5 @@ ssize_t bv_ext4_xattr_get(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
 			break;
 		}
 	}
-	if (ret == -ERANGE && size == BV_XATTR_SIZE_MAX)
-		return -E2BIG;
-	return ret;
+	return bv_xattr_get_end(ret, size);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "blockio/cache.h"
+#include "fs/xattr_vfs.h"
 
 struct bv_ext4;
 struct bv_ext4_inode;
@@ -51,21 +52,9 @@ struct bv_ext4_inode;
 
 /* The kernel's bound on any value (ea_inode values included): larger is corruption. */
 #define EXT4_XATTR_SIZE_MAX (1u << 24)
-/* The VFS's bound on what getxattr/listxattr hand out (linux/limits.h). */
-#define BV_XATTR_SIZE_MAX 65536u
-#define BV_XATTR_LIST_MAX 65536u
-#define BV_XATTR_NAME_MAX 255u
-
-/* The on-disk (ext4) POSIX ACL format and the xattr format the kernel returns. */
+/* The on-disk (ext4) POSIX ACL format; the xattr form the kernel returns, and the VFS's
+ * bounds on what getxattr/listxattr hand out, are in fs/xattr_vfs.h. */
 #define EXT4_ACL_VERSION 0x0001
-#define POSIX_ACL_XATTR_VERSION 0x0002
-#define ACL_USER_OBJ 0x01
-#define ACL_USER 0x02
-#define ACL_GROUP_OBJ 0x04
-#define ACL_GROUP 0x08
-#define ACL_MASK 0x10
-#define ACL_OTHER 0x20
-#define ACL_UNDEFINED_ID 0xFFFFFFFFu
 /* Ours: the kernel caps an ACL at 32 entries on write (EXT4_ACL_MAX_ENTRIES); the read
  * side has no cap but the value size, so this only bounds the loop. */
 #define BV_ACL_MAX_ENTRIES 8192

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fs/xattr_vfs.h"
 #include "fs/xfs/xfs_priv.h"
 #include "util/le.h"
 
@@ -55,24 +56,10 @@
 #define SF_HDR_SIZE 4
 #define SF_ENTRY_FIXED 3
 
-#define XFS_ATTR_NAME_MAX 255
-/* The VFS's bounds on what getxattr/listxattr hand out (linux/limits.h). */
-#define XATTR_SIZE_MAX 65536u
-#define XATTR_LIST_MAX 65536u
-
 /* struct xfs_acl: count (be32), then {tag, id (be32), perm (be16), pad}. */
 #define SGI_ACL_FILE "SGI_ACL_FILE"
 #define SGI_ACL_DEFAULT "SGI_ACL_DEFAULT"
 #define XFS_ACL_ENTRY_SIZE 12
-/* The Linux xattr form (posix_acl_xattr.h), little-endian. */
-#define POSIX_ACL_XATTR_VERSION 0x0002
-#define ACL_USER_OBJ 0x01
-#define ACL_USER 0x02
-#define ACL_GROUP_OBJ 0x04
-#define ACL_GROUP 0x08
-#define ACL_MASK 0x10
-#define ACL_OTHER 0x20
-#define ACL_UNDEFINED_ID 0xFFFFFFFFu
 
 /* One attr fork being read. */
 struct actx {
@@ -124,7 +111,7 @@ static int acorrupt(const struct actx *a, uint64_t blk, unsigned idx, const char
 /* xfs_attr_namecheck: 1..255 bytes and no NUL (a name must survive listxattr's format). */
 static bool name_ok(const uint8_t *name, size_t len)
 {
-	return len >= 1 && len <= XFS_ATTR_NAME_MAX && !memchr(name, 0, len);
+	return len >= 1 && len <= BV_XATTR_NAME_MAX && !memchr(name, 0, len);
 }
 
 /* Does the attr fork hold anything? As xfs_inode_hasattr: an extents fork with no extents
@@ -253,7 +240,7 @@ static int leaf_check(const struct actx *a, uint64_t blk)
 		if (!name_ok(e.name, e.namelen))
 			return acorrupt(a, blk, i, "bad name");
 		if (!e.local && !(e.flags & XFS_ATTR_INCOMPLETE) &&
-		    (e.valuelen == 0 || e.valuelen > XATTR_SIZE_MAX))
+		    (e.valuelen == 0 || e.valuelen > BV_XATTR_SIZE_MAX))
 			return acorrupt(a, blk, i, "bad remote value length");
 	}
 	return (int)count;
@@ -467,7 +454,7 @@ static ssize_t get_raw(struct bv_xfs *fs, const struct bv_xfs_inode *ip, uint8_t
 	struct getarg g = { (const uint8_t *)name, len, ns, size ? buf : NULL, size, -ENODATA };
 	int ret;
 
-	if (len == 0 || len > XFS_ATTR_NAME_MAX)
+	if (len == 0 || len > BV_XATTR_NAME_MAX)
 		return -ENODATA;
 	ret = attr_walk(fs, ip, true, bv_xfs_da_hashname((const uint8_t *)name, len), get_one, &g);
 	if (ret < 0)
@@ -569,15 +556,11 @@ ssize_t bv_xfs_xattr_get(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const
 		{ "trusted.", XFS_ATTR_ROOT },
 		{ "security.", XFS_ATTR_SECURE },
 	};
-	size_t len = strnlen(name, XFS_ATTR_NAME_MAX + 1);
 	ssize_t ret = -EOPNOTSUPP;
+	size_t len;
 
-	/* The syscall's own checks: an empty name or one past XATTR_NAME_MAX. */
-	if (len == 0 || len > XFS_ATTR_NAME_MAX)
+	if (bv_xattr_get_begin(name, &size, &len))
 		return -ERANGE;
-	/* The VFS allocates at most XATTR_SIZE_MAX and says E2BIG when that is too small. */
-	if (size > XATTR_SIZE_MAX)
-		size = XATTR_SIZE_MAX;
 	if (strcmp(name, "system.posix_acl_access") == 0) {
 		ret = acl_get(fs, ip, SGI_ACL_FILE, buf, size);
 	} else if (strcmp(name, "system.posix_acl_default") == 0) {
@@ -596,9 +579,7 @@ ssize_t bv_xfs_xattr_get(struct bv_xfs *fs, const struct bv_xfs_inode *ip, const
 			break;
 		}
 	}
-	if (ret == -ERANGE && size == XATTR_SIZE_MAX)
-		return -E2BIG;
-	return ret;
+	return bv_xattr_get_end(ret, size);
 }
 
 /* ---- list ---- */
@@ -657,13 +638,13 @@ ssize_t bv_xfs_xattr_list(struct bv_xfs *fs, const struct bv_xfs_inode *ip, char
 	struct listarg l = { buf, size, 0, trusted };
 	int ret;
 
-	/* As the VFS: a buffer larger than XATTR_LIST_MAX is used as that much. */
-	if (l.size > XATTR_LIST_MAX)
-		l.size = XATTR_LIST_MAX;
+	/* As the VFS: a buffer larger than BV_XATTR_LIST_MAX is used as that much. */
+	if (l.size > BV_XATTR_LIST_MAX)
+		l.size = BV_XATTR_LIST_MAX;
 	if (l.size == 0)
 		l.buf = NULL;
 	ret = attr_walk(fs, ip, false, 0, list_one, &l);
-	if (ret == -ERANGE && l.size == XATTR_LIST_MAX)
+	if (ret == -ERANGE && l.size == BV_XATTR_LIST_MAX)
 		return -E2BIG;
 	return ret < 0 ? ret : (ssize_t)l.pos;
 }

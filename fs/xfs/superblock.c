@@ -24,6 +24,7 @@
 
 #include "util/crc.h"
 #include "util/le.h"
+#include "util/report.h"
 
 /* Byte offsets in struct xfs_dsb (big-endian; sb_crc alone is little-endian). */
 #define SB_MAGICNUM 0
@@ -132,26 +133,6 @@
 #define XFS_MAX_DBLOCKS_LOG 63 /* byte offsets must fit a signed 64-bit off_t */
 #define BV_XFS_MIN_CACHE_BLOCK 1024 /* blockio/cache.h's smallest block */
 
-static int fail(char *errbuf, size_t size, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *errbuf, size_t size, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && size) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, size, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
-static bool is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
-}
-
 /* log2 of V rounded up (xfs_highbit32(v - 1) + 1 for v > 1), as sb_agblklog is defined. */
 static unsigned log2_roundup(uint64_t v)
 {
@@ -195,22 +176,22 @@ static int check_features(struct bv_xfs_sb *sb, char *errbuf, size_t size)
 
 	if (ver == XFS_SB_VERSION_4) {
 		if (sb->versionnum & ~BV_XFS_V4_OKBITS)
-			return fail(errbuf, size, -EOPNOTSUPP,
-				    "XFS v4 version bits 0x%x are not supported",
-				    sb->versionnum & ~BV_XFS_V4_OKBITS);
+			return bv_fail(errbuf, size, -EOPNOTSUPP,
+				       "XFS v4 version bits 0x%x are not supported",
+				       sb->versionnum & ~BV_XFS_V4_OKBITS);
 		if (!(sb->versionnum & XFS_SB_VERSION_DIRV2BIT))
-			return fail(errbuf, size, -EOPNOTSUPP,
-				    "XFS version 1 directories are not supported");
+			return bv_fail(errbuf, size, -EOPNOTSUPP,
+				       "XFS version 1 directories are not supported");
 		/* features2 counts only when MOREBITS says so (xfs_sb_version_hasmorebits). */
 		if (!(sb->versionnum & XFS_SB_VERSION_MOREBITSBIT))
 			sb->features2 = 0;
 		if (sb->features2 & XFS_SB_VERSION2_CRCBIT)
-			return fail(errbuf, size, -EUCLEAN,
-				    "superblock: a v4 superblock has the CRC feature bit");
+			return bv_fail(errbuf, size, -EUCLEAN,
+				       "superblock: a v4 superblock has the CRC feature bit");
 		if (sb->features2 & ~BV_XFS_V4_FEATURES2_OK)
-			return fail(errbuf, size, -EOPNOTSUPP,
-				    "XFS v4 features2 bits 0x%x are not supported",
-				    sb->features2 & ~BV_XFS_V4_FEATURES2_OK);
+			return bv_fail(errbuf, size, -EOPNOTSUPP,
+				       "XFS v4 features2 bits 0x%x are not supported",
+				       sb->features2 & ~BV_XFS_V4_FEATURES2_OK);
 		sb->crc = false;
 		sb->ftype = sb->features2 & XFS_SB_VERSION2_FTYPE;
 		sb->features_compat = sb->features_ro_compat = sb->features_incompat = 0;
@@ -218,25 +199,25 @@ static int check_features(struct bv_xfs_sb *sb, char *errbuf, size_t size)
 		return 0;
 	}
 	if (ver != XFS_SB_VERSION_5)
-		return fail(errbuf, size, -EOPNOTSUPP, "XFS superblock version %d is not supported",
-			    ver);
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "XFS superblock version %d is not supported", ver);
 	sb->crc = true;
 	if (incompat & XFS_SB_FEAT_INCOMPAT_NEEDSREPAIR)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "the XFS filesystem needs repair (needsrepair is set): run xfs_repair");
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "the XFS filesystem needs repair (needsrepair is set): run xfs_repair");
 	if (incompat & XFS_SB_FEAT_INCOMPAT_PARENT)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "XFS parent pointers (parent) are not supported");
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "XFS parent pointers (parent) are not supported");
 	if (incompat & XFS_SB_FEAT_INCOMPAT_METADIR)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "the XFS metadata directory tree (metadir) is not supported");
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "the XFS metadata directory tree (metadir) is not supported");
 	if (incompat & XFS_SB_FEAT_INCOMPAT_ZONED)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "XFS zoned devices (zoned) are not supported");
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "XFS zoned devices (zoned) are not supported");
 	if (incompat & ~BV_XFS_INCOMPAT_OK)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "unknown XFS incompatible features 0x%x are not supported",
-			    incompat & ~BV_XFS_INCOMPAT_OK);
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "unknown XFS incompatible features 0x%x are not supported",
+			       incompat & ~BV_XFS_INCOMPAT_OK);
 	/* Unknown ro_compat: the kernel mounts read-only; so do we (we never write). */
 	sb->ro_unknown = sb->features_ro_compat & ~XFS_SB_FEAT_RO_COMPAT_ALL;
 	sb->ftype = incompat & XFS_SB_FEAT_INCOMPAT_FTYPE;
@@ -264,79 +245,79 @@ static int check_geometry(struct bv_xfs_sb *sb, uint64_t dev_size, char *errbuf,
 {
 	uint64_t agblocks_max, ag_full, root_agno, root_agbno;
 
-	if (!is_pow2(sb->sectsize) || sb->sectlog < XFS_MIN_SECTORSIZE_LOG ||
+	if (!bv_is_pow2(sb->sectsize) || sb->sectlog < XFS_MIN_SECTORSIZE_LOG ||
 	    sb->sectlog > XFS_MAX_SECTORSIZE_LOG || (1u << sb->sectlog) != sb->sectsize)
-		return fail(errbuf, size, -EUCLEAN, "superblock: bad sector size %u (log %u)",
-			    sb->sectsize, sb->sectlog);
-	if (!is_pow2(sb->blocksize) || sb->blocklog < XFS_MIN_BLOCKSIZE_LOG ||
+		return bv_fail(errbuf, size, -EUCLEAN, "superblock: bad sector size %u (log %u)",
+			       sb->sectsize, sb->sectlog);
+	if (!bv_is_pow2(sb->blocksize) || sb->blocklog < XFS_MIN_BLOCKSIZE_LOG ||
 	    sb->blocklog > XFS_MAX_BLOCKSIZE_LOG || (1u << sb->blocklog) != sb->blocksize ||
 	    sb->blocksize < sb->sectsize)
-		return fail(errbuf, size, -EUCLEAN, "superblock: bad block size %u (log %u)",
-			    sb->blocksize, sb->blocklog);
+		return bv_fail(errbuf, size, -EUCLEAN, "superblock: bad block size %u (log %u)",
+			       sb->blocksize, sb->blocklog);
 	if (sb->blocksize < BV_XFS_MIN_CACHE_BLOCK)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "XFS with %u-byte blocks is not supported (1024 at least)",
-			    sb->blocksize);
-	if (!is_pow2(sb->inodesize) || sb->inodelog < XFS_DINODE_MIN_LOG ||
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "XFS with %u-byte blocks is not supported (1024 at least)",
+			       sb->blocksize);
+	if (!bv_is_pow2(sb->inodesize) || sb->inodelog < XFS_DINODE_MIN_LOG ||
 	    sb->inodelog > XFS_DINODE_MAX_LOG || (1u << sb->inodelog) != sb->inodesize ||
 	    sb->inodesize > sb->blocksize || (sb->crc && sb->inodesize < 512))
-		return fail(errbuf, size, -EUCLEAN, "superblock: bad inode size %u (log %u)",
-			    sb->inodesize, sb->inodelog);
+		return bv_fail(errbuf, size, -EUCLEAN, "superblock: bad inode size %u (log %u)",
+			       sb->inodesize, sb->inodelog);
 	if (sb->inopblog != sb->blocklog - sb->inodelog ||
 	    sb->inopblock != (sb->blocksize >> sb->inodelog))
-		return fail(errbuf, size, -EUCLEAN,
-			    "superblock: inodes per block %u (log %u) disagree with the sizes",
-			    sb->inopblock, sb->inopblog);
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "superblock: inodes per block %u (log %u) disagree with the sizes",
+			       sb->inopblock, sb->inopblog);
 	agblocks_max = XFS_MAX_AG_BYTES >> sb->blocklog;
 	if (sb->agblocks < XFS_MIN_AG_BLOCKS || sb->agblocks > agblocks_max ||
 	    ((uint64_t)sb->agblocks << sb->blocklog) < XFS_MIN_AG_BYTES ||
 	    sb->agblklog != log2_roundup(sb->agblocks))
-		return fail(errbuf, size, -EUCLEAN, "superblock: bad AG size %u blocks (log %u)",
-			    sb->agblocks, sb->agblklog);
+		return bv_fail(errbuf, size, -EUCLEAN, "superblock: bad AG size %u blocks (log %u)",
+			       sb->agblocks, sb->agblklog);
 	/* agino (agbno << inopblog | index) is 32 bits; an inode number's agno part must fit
 	 * in the rest of 64 bits, and byte offsets in 63. */
 	if (sb->agblklog + sb->inopblog > 32)
-		return fail(errbuf, size, -EUCLEAN,
-			    "superblock: AG inode numbers would not fit 32 bits");
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "superblock: AG inode numbers would not fit 32 bits");
 	if (sb->agcount == 0 || log2_roundup(sb->agcount) + sb->agblklog + sb->blocklog >
 					XFS_MAX_DBLOCKS_LOG)
-		return fail(errbuf, size, -EUCLEAN, "superblock: bad AG count %u", sb->agcount);
+		return bv_fail(errbuf, size, -EUCLEAN, "superblock: bad AG count %u", sb->agcount);
 	/* The AGs tile the data device: every AG is full but the last, which has at least
 	 * XFS_MIN_AG_BLOCKS (xfs_validate_sb_common). */
 	ag_full = (uint64_t)(sb->agcount - 1) * sb->agblocks;
 	if (sb->dblocks <= ag_full || sb->dblocks - ag_full > sb->agblocks ||
 	    (sb->agcount > 1 && sb->dblocks - ag_full < XFS_MIN_AG_BLOCKS))
-		return fail(errbuf, size, -EUCLEAN,
-			    "superblock: %" PRIu64 " blocks do not make %u AGs of %u blocks",
-			    sb->dblocks, sb->agcount, sb->agblocks);
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "superblock: %" PRIu64 " blocks do not make %u AGs of %u blocks",
+			       sb->dblocks, sb->agcount, sb->agblocks);
 	if (sb->dblocks > (dev_size >> sb->blocklog))
-		return fail(errbuf, size, -EUCLEAN,
-			    "the XFS filesystem (%" PRIu64 " blocks of %u bytes) is larger than "
-			    "its device or image (%" PRIu64 " bytes): truncated?",
-			    sb->dblocks, sb->blocksize, dev_size);
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "the XFS filesystem (%" PRIu64 " blocks of %u bytes) is larger than "
+			       "its device or image (%" PRIu64 " bytes): truncated?",
+			       sb->dblocks, sb->blocksize, dev_size);
 	if (sb->blocklog + sb->dirblklog > XFS_MAX_BLOCKSIZE_LOG)
-		return fail(errbuf, size, -EUCLEAN, "superblock: bad directory block log %u",
-			    sb->dirblklog);
+		return bv_fail(errbuf, size, -EUCLEAN, "superblock: bad directory block log %u",
+			       sb->dirblklog);
 	sb->dirblksize = sb->blocksize << sb->dirblklog;
 	if (sb->imax_pct > 100)
-		return fail(errbuf, size, -EUCLEAN, "superblock: imax_pct %u > 100",
-			    sb->imax_pct);
+		return bv_fail(errbuf, size, -EUCLEAN, "superblock: imax_pct %u > 100",
+			       sb->imax_pct);
 	if (sb->rblocks || sb->rextents)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "XFS with a realtime device is not supported");
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "XFS with a realtime device is not supported");
 	if (sb->logstart == 0)
-		return fail(errbuf, size, -EOPNOTSUPP,
-			    "XFS with an external log device is not supported");
+		return bv_fail(errbuf, size, -EOPNOTSUPP,
+			       "XFS with an external log device is not supported");
 	if (sb->logblocks == 0 || !sb_fsb_ok(sb, sb->logstart, sb->logblocks))
-		return fail(errbuf, size, -EUCLEAN,
-			    "superblock: the log (%u blocks at %" PRIu64 ") is not inside one AG",
-			    sb->logblocks, sb->logstart);
+		return bv_fail(errbuf, size, -EUCLEAN,
+			       "superblock: the log (%u blocks at %" PRIu64 ") is not inside one AG",
+			       sb->logblocks, sb->logstart);
 	root_agno = sb->rootino >> (sb->agblklog + sb->inopblog);
 	root_agbno = (sb->rootino >> sb->inopblog) & ((1ull << sb->agblklog) - 1);
 	if (root_agno >= sb->agcount || root_agbno >= sb->agblocks ||
 	    !sb_fsb_ok(sb, (root_agno << sb->agblklog) | root_agbno, 1))
-		return fail(errbuf, size, -EUCLEAN, "superblock: bad root inode %" PRIu64,
-			    sb->rootino);
+		return bv_fail(errbuf, size, -EUCLEAN, "superblock: bad root inode %" PRIu64,
+			       sb->rootino);
 	return 0;
 }
 
@@ -394,14 +375,14 @@ int bv_xfs_sb_decode(const uint8_t *buf, size_t len, uint64_t dev_size, bool ski
 
 	if ((sb.versionnum & XFS_SB_VERSION_NUMBITS) == XFS_SB_VERSION_5) {
 		/* The CRC covers the whole first sector, whose size must be sane first. */
-		if (!is_pow2(sb.sectsize) || sb.sectsize < 512 || sb.sectsize > 32768)
-			return fail(errbuf, errbuf_size, -EUCLEAN,
-				    "superblock: bad sector size %u", sb.sectsize);
+		if (!bv_is_pow2(sb.sectsize) || sb.sectsize < 512 || sb.sectsize > 32768)
+			return bv_fail(errbuf, errbuf_size, -EUCLEAN,
+				       "superblock: bad sector size %u", sb.sectsize);
 		if (sb.sectsize > len)
-			return fail(errbuf, errbuf_size, -EUCLEAN,
-				    "superblock: the device is smaller than one sector");
+			return bv_fail(errbuf, errbuf_size, -EUCLEAN,
+				       "superblock: the device is smaller than one sector");
 		if (!skip_csum && !bv_xfs_cksum_ok(buf, sb.sectsize, SB_CRC))
-			return fail(errbuf, errbuf_size, -EBADMSG, "superblock: bad CRC");
+			return bv_fail(errbuf, errbuf_size, -EBADMSG, "superblock: bad CRC");
 	}
 	err = check_features(&sb, errbuf, errbuf_size);
 	if (err)
@@ -414,15 +395,15 @@ int bv_xfs_sb_decode(const uint8_t *buf, size_t len, uint64_t dev_size, bool ski
 	else
 		memcpy(sb.meta_uuid, sb.uuid, 16);
 	if (buf[SB_INPROGRESS])
-		return fail(errbuf, errbuf_size, -EUCLEAN,
-			    "superblock: mkfs did not finish (sb_inprogress is set)");
+		return bv_fail(errbuf, errbuf_size, -EUCLEAN,
+			       "superblock: mkfs did not finish (sb_inprogress is set)");
 	err = check_geometry(&sb, dev_size, errbuf, errbuf_size);
 	if (err)
 		return err;
-	if (!is_pow2(sb.logsectsize) || sb.logsectsize > 32768 ||
+	if (!bv_is_pow2(sb.logsectsize) || sb.logsectsize > 32768 ||
 	    sb.logsectsize > sb.blocksize)
-		return fail(errbuf, errbuf_size, -EUCLEAN, "superblock: bad log sector size %u",
-			    sb.logsectsize);
+		return bv_fail(errbuf, errbuf_size, -EUCLEAN, "superblock: bad log sector size %u",
+			       sb.logsectsize);
 	*out = sb;
 	return 0;
 }

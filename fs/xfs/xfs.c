@@ -17,6 +17,7 @@
 #include "fs/fs_ops.h"
 #include "fs/xfs/xfs_priv.h"
 #include "util/log.h"
+#include "util/report.h"
 
 _Static_assert(sizeof(struct bv_xfs_inode) <= BV_INODE_PRIV_BYTES,
 	       "the decoded XFS inode must fit in struct bv_inode");
@@ -79,43 +80,13 @@ static __thread char last_report[256];
 
 int bv_xfs_report(struct bv_xfs *fs, int err, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
-	unsigned n;
 
 	va_start(ap, fmt);
-	vsnprintf(last_report, sizeof(last_report), fmt, ap);
+	err = bv_report_capped(&fs->corrupt_reports, BV_XFS_MAX_REPORTS, bv_source_path(fs->src),
+			       last_report, sizeof(last_report), err, fmt, ap);
 	va_end(ap);
-
-	/* Count without wrapping: once past the cap the counter stays put. */
-	n = atomic_load(&fs->corrupt_reports);
-	do {
-		if (n > BV_XFS_MAX_REPORTS)
-			return err;
-	} while (!atomic_compare_exchange_weak(&fs->corrupt_reports, &n, n + 1));
-	if (n == BV_XFS_MAX_REPORTS) {
-		bv_warn("%s: further corruption reports suppressed", bv_source_path(fs->src));
-		return err;
-	}
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	bv_warn("%s: %s", bv_source_path(fs->src), msg);
 	return err;
-}
-
-static void say(char *errbuf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *errbuf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!errbuf || !size)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, size, fmt, ap);
-	va_end(ap);
 }
 
 static void xfs_close(void *impl)
@@ -493,7 +464,7 @@ int bv_xfs_fs_open(struct bv_source *src, const struct bv_fs_opts *opts, void **
 	err = bv_source_read(src, buf, n, 0);
 	if (err) {
 		free(buf);
-		say(errbuf, errbuf_size, "cannot read the superblock: %s", strerror(-err));
+		bv_say(errbuf, errbuf_size, "cannot read the superblock: %s", strerror(-err));
 		return err;
 	}
 	fs = calloc(1, sizeof(*fs));
@@ -515,7 +486,7 @@ int bv_xfs_fs_open(struct bv_source *src, const struct bv_fs_opts *opts, void **
 		goto out_free;
 	err = bv_cache_new(src, fs->sb.blocksize, opts->cache_bytes, &fs->cache);
 	if (err) {
-		say(errbuf, errbuf_size, "cannot create the block cache: %s", strerror(-err));
+		bv_say(errbuf, errbuf_size, "cannot create the block cache: %s", strerror(-err));
 		goto out_free;
 	}
 	last_report[0] = '\0';
@@ -529,14 +500,14 @@ int bv_xfs_fs_open(struct bv_source *src, const struct bv_fs_opts *opts, void **
 		err = 0;
 	}
 	if (err) {
-		say(errbuf, errbuf_size, "cannot read the XFS log: %s",
-		    last_report[0] ? last_report : strerror(-err));
+		bv_say(errbuf, errbuf_size, "cannot read the XFS log: %s",
+		       last_report[0] ? last_report : strerror(-err));
 		goto out_free;
 	}
 	if (dirty && !opts->no_recovery) {
-		say(errbuf, errbuf_size,
-		    "the XFS log is dirty (the filesystem was not cleanly unmounted); mount it "
-		    "once with the kernel to replay it, or serve it as is with -o norecovery");
+		bv_say(errbuf, errbuf_size,
+		       "the XFS log is dirty (the filesystem was not cleanly unmounted); mount it "
+		       "once with the kernel to replay it, or serve it as is with -o norecovery");
 		err = -EUCLEAN;
 		goto out_free;
 	}
@@ -547,8 +518,8 @@ int bv_xfs_fs_open(struct bv_source *src, const struct bv_fs_opts *opts, void **
 		err = bv_xfs_corrupt(fs, "root inode %" PRIu64 " is not a directory",
 				     fs->sb.rootino);
 	if (err) {
-		say(errbuf, errbuf_size, "cannot read the root directory: %s",
-		    last_report[0] ? last_report : strerror(-err));
+		bv_say(errbuf, errbuf_size, "cannot read the root directory: %s",
+		       last_report[0] ? last_report : strerror(-err));
 		goto out_free;
 	}
 	statfs_counts_init(fs);
