@@ -307,6 +307,8 @@ elif ! grep -qw xfs /proc/filesystems && ! modprobe xfs 2>/dev/null; then
 fi
 ximg=$tmp/image.xfs
 if [ -z "$xfs_skip" ]; then
+	# As large as the ext4 image (mkfs.xfs 6.1 wants 300 MiB at least).
+	size_mb=$(( $(stat -c %s "$img") / 1048576 ))
 	truncate -s "$((size_mb < 320 ? 320 : size_mb))M" "$ximg"
 	mkfs.xfs -q -f "$ximg"
 	if ! "$bin" probe "$ximg" 2>/dev/null | grep -q '"supported": true'; then
