@@ -48,6 +48,7 @@ trap cleanup EXIT
 echo "bench: building the image in $tmp"
 info=$("$top/scripts/mkbenchimage.sh" "$tmp")
 img=$tmp/image.ext4
+src=$tmp/src # the tree mkbenchimage.sh made the image from
 echo "bench: $info; $runs runs each"
 
 # table IMAGE FSTYPE HAVE_FUSE2FS: the contenders on IMAGE, medians, ratios.
