@@ -4,6 +4,7 @@
 #define BV_FS_XATTR_VFS_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -22,6 +23,23 @@
 #define ACL_MASK 0x10
 #define ACL_OTHER 0x20
 #define ACL_UNDEFINED_ID 0xFFFFFFFFu
+
+/* Writes entry I of a Linux xattr ACL at BUF (after its 4-byte version word): tag, perm and
+ * id, little-endian, 8 bytes. */
+static inline void bv_acl_xattr_entry_put(uint8_t *buf, size_t i, uint32_t tag, uint32_t perm,
+					  uint32_t id)
+{
+	uint8_t *o = buf + 4 + 8 * i;
+
+	o[0] = (uint8_t)tag;
+	o[1] = (uint8_t)(tag >> 8);
+	o[2] = (uint8_t)perm;
+	o[3] = (uint8_t)(perm >> 8);
+	o[4] = (uint8_t)id;
+	o[5] = (uint8_t)(id >> 8);
+	o[6] = (uint8_t)(id >> 16);
+	o[7] = (uint8_t)(id >> 24);
+}
 
 /* getxattr(2)'s own rules before a filesystem sees NAME: an empty name or one past
  * XATTR_NAME_MAX is -ERANGE; *SIZE past XATTR_SIZE_MAX is used as that much (the VFS never

@@ -537,7 +537,6 @@ static ssize_t acl_to_xattr(const uint8_t *raw, size_t len, uint8_t *buf, size_t
 	for (i = 0; i < count; i++) {
 		uint16_t tag, perm;
 		uint32_t id = ACL_UNDEFINED_ID;
-		uint8_t *o;
 
 		if (!bv_in_bounds(pos, 4, len))
 			return -EINVAL;
@@ -560,17 +559,8 @@ static ssize_t acl_to_xattr(const uint8_t *raw, size_t len, uint8_t *buf, size_t
 		default:
 			return -EINVAL;
 		}
-		if (buf) {
-			o = buf + 4 + 8 * i;
-			o[0] = (uint8_t)tag;
-			o[1] = (uint8_t)(tag >> 8);
-			o[2] = (uint8_t)perm;
-			o[3] = (uint8_t)(perm >> 8);
-			o[4] = (uint8_t)id;
-			o[5] = (uint8_t)(id >> 8);
-			o[6] = (uint8_t)(id >> 16);
-			o[7] = (uint8_t)(id >> 24);
-		}
+		if (buf)
+			bv_acl_xattr_entry_put(buf, i, tag, perm, id);
 	}
 	if (pos != len)
 		return -EINVAL;

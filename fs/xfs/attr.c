@@ -488,7 +488,6 @@ static ssize_t acl_to_xattr(struct bv_xfs *fs, const struct bv_xfs_inode *ip,
 		const uint8_t *ae = raw + 4 + i * XFS_ACL_ENTRY_SIZE;
 		uint32_t tag = bv_be32(ae), id = ACL_UNDEFINED_ID;
 		uint16_t perm = bv_be16(ae + 8);
-		uint8_t *o;
 
 		switch (tag) {
 		case ACL_USER:
@@ -503,17 +502,8 @@ static ssize_t acl_to_xattr(struct bv_xfs *fs, const struct bv_xfs_inode *ip,
 		default:
 			return -EINVAL;
 		}
-		if (!buf)
-			continue;
-		o = buf + 4 + 8 * i;
-		o[0] = (uint8_t)tag;
-		o[1] = (uint8_t)(tag >> 8);
-		o[2] = (uint8_t)perm;
-		o[3] = (uint8_t)(perm >> 8);
-		o[4] = (uint8_t)id;
-		o[5] = (uint8_t)(id >> 8);
-		o[6] = (uint8_t)(id >> 16);
-		o[7] = (uint8_t)(id >> 24);
+		if (buf)
+			bv_acl_xattr_entry_put(buf, i, tag, perm, id);
 	}
 	if (size && out_len > size)
 		return -ERANGE;
