@@ -77,8 +77,8 @@ static int edge_add(struct bv_export *ex, uint64_t dir, const char *name, size_t
 
 /* Adds one export path: each prefix is resolved in the image on its own, so that a
  * symlink anywhere on the way is replaced by what it leads to. */
-static int path_add(struct bv_export *ex, struct bv_fs *fs, const char *path, char *errbuf,
-		    size_t errbuf_size)
+static int path_add(struct bv_export *ex, struct bv_fs *fs, const char *path,
+		    unsigned *lookups, char *errbuf, size_t errbuf_size)
 {
 	char prefix[PATH_MAX];
 	size_t plen = 0, depth = 0;
@@ -129,7 +129,10 @@ static int path_add(struct bv_export *ex, struct bv_fs *fs, const char *path, ch
 		while (*p == '/')
 			p++;
 		last = *p == '\0';
-		err = bv_fs_resolve(fs, prefix, BV_RESOLVE_FOLLOW, &ino);
+		/* The prefix resolves as DIR (the prefix before it) then this name: one
+		 * lookup more, not the whole prefix again. */
+		err = bv_fs_resolve_at(fs, dir, prefix + plen - clen, BV_RESOLVE_FOLLOW, &ino,
+				       lookups);
 		if (!err)
 			err = bv_fs_inode_get(fs, ino, BV_IGET_LINKED, &inode);
 		if (err) {
@@ -167,6 +170,7 @@ static int path_add(struct bv_export *ex, struct bv_fs *fs, const char *path, ch
 int bv_export_new(struct bv_fs *fs, const char *const *paths, unsigned n,
 		  struct bv_export **out, char *errbuf, size_t errbuf_size)
 {
+	unsigned lookups = BV_EXPORT_MAX_LOOKUPS;
 	struct bv_export *ex;
 	int err;
 
@@ -186,7 +190,7 @@ int bv_export_new(struct bv_fs *fs, const char *const *paths, unsigned n,
 	ex->root = bv_fs_root_ino(fs);
 	visible_add(ex, ex->root);
 	for (unsigned i = 0; i < n; i++) {
-		err = path_add(ex, fs, paths[i], errbuf, errbuf_size);
+		err = path_add(ex, fs, paths[i], &lookups, errbuf, errbuf_size);
 		if (err)
 			goto fail;
 	}

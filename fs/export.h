@@ -28,6 +28,9 @@ struct bv_export;
 /* At most this many export paths, and this many components in each. */
 #define BV_EXPORT_PATHS_MAX 64
 #define BV_EXPORT_DEPTH_MAX 64
+/* Lookups in the image the whole set may cost (bv_fs_resolve_at): every component of
+ * every path once, and what the image's symlinks add. */
+#define BV_EXPORT_MAX_LOOKUPS (2 * BV_EXPORT_PATHS_MAX * BV_EXPORT_DEPTH_MAX)
 
 /* Builds the visible set of FS (borrowed; must outlive the set) for the N paths in PATHS.
  * A path is absolute or relative to the image's root; "." components and repeated slashes

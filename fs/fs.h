@@ -172,11 +172,23 @@ void bv_fs_statfs(struct bv_fs *fs, struct statvfs *st);
 
 #define BV_RESOLVE_FOLLOW 0x1 /* follow a symlink in the last component */
 #define BV_RESOLVE_MAX_LINKS 40
+/* Lookups ("..", names) one resolution may do. A path the caller gives has at most 2048
+ * components (PATH_MAX); the image's symlinks can splice in 40 targets of 4095 bytes more,
+ * about 80,000 lookups, each up to the directory bound of docs/ondisk.md section 16. The
+ * cap keeps every caller's path and bounds what the image adds. */
+#define BV_RESOLVE_MAX_LOOKUPS 4096
 
 /* Resolves PATH inside the image as if the image were the root filesystem: an absolute
  * symlink target starts again at the image's root, ".." at the root stays there, so no
- * path can leave the image. At most BV_RESOLVE_MAX_LINKS symlinks (-ELOOP past that).
+ * path can leave the image. At most BV_RESOLVE_MAX_LINKS symlinks and
+ * BV_RESOLVE_MAX_LOOKUPS lookups (-ELOOP past either).
  * Returns 0 and *INO, or -ENOENT, -ENOTDIR, -ELOOP, -ENAMETOOLONG, -EUCLEAN. */
 int bv_fs_resolve(struct bv_fs *fs, const char *path, unsigned flags, uint64_t *ino);
+
+/* The same from directory START (a relative PATH starts there; an absolute one, or an
+ * absolute symlink target, at the image's root), spending *LOOKUPS, a budget the caller
+ * may share between resolutions: -ELOOP once it is spent. */
+int bv_fs_resolve_at(struct bv_fs *fs, uint64_t start, const char *path, unsigned flags,
+		     uint64_t *ino, unsigned *lookups);
 
 #endif

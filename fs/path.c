@@ -35,7 +35,24 @@ static int walk_to(struct walk *w, uint64_t ino)
 	return 0;
 }
 
+/* One lookup of the budget: -ELOOP when it is spent. */
+static int spend(unsigned *lookups)
+{
+	if (*lookups == 0)
+		return -ELOOP;
+	--*lookups;
+	return 0;
+}
+
 int bv_fs_resolve(struct bv_fs *fs, const char *path, unsigned flags, uint64_t *ino)
+{
+	unsigned lookups = BV_RESOLVE_MAX_LOOKUPS;
+
+	return bv_fs_resolve_at(fs, bv_fs_root_ino(fs), path, flags, ino, &lookups);
+}
+
+int bv_fs_resolve_at(struct bv_fs *fs, uint64_t start, const char *path, unsigned flags,
+		     uint64_t *ino, unsigned *lookups)
 {
 	struct walk w = { .fs = fs };
 	const uint64_t root = bv_fs_root_ino(fs);
@@ -60,7 +77,7 @@ int bv_fs_resolve(struct bv_fs *fs, const char *path, unsigned flags, uint64_t *
 	pos = end - plen;
 	memcpy(buf + pos, path, plen);
 
-	ret = walk_to(&w, root);
+	ret = walk_to(&w, path[0] == '/' ? root : start);
 	if (ret)
 		goto out_free;
 	for (;;) {
@@ -94,14 +111,18 @@ int bv_fs_resolve(struct bv_fs *fs, const char *path, unsigned flags, uint64_t *
 			/* The image's root is its own parent: ".." can never climb out. */
 			if (w.ino == root)
 				continue;
-			ret = bv_fs_lookup(fs, &w.inode, "..", 2, &child_ino);
+			ret = spend(lookups);
+			if (ret == 0)
+				ret = bv_fs_lookup(fs, &w.inode, "..", 2, &child_ino);
 			if (ret == 0)
 				ret = walk_to(&w, child_ino);
 			if (ret)
 				goto out_free;
 			continue;
 		}
-		ret = bv_fs_lookup(fs, &w.inode, buf + c, clen, &child_ino);
+		ret = spend(lookups);
+		if (ret == 0)
+			ret = bv_fs_lookup(fs, &w.inode, buf + c, clen, &child_ino);
 		if (ret)
 			goto out_free;
 		ret = bv_fs_inode_get(fs, child_ino, BV_IGET_LINKED, &child);

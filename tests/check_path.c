@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs/export.h"
+#include "fs/fs_ops.h"
 #include "fs/ext4/ext4_priv.h"
 #include "fs/ext4/inode.h"
 #include "tests/testutil.h"
@@ -80,6 +82,16 @@ static const char *path_image(const char *name, const char *opts)
 		}
 		/* d0 -> c0: 41 links. */
 		make_link("c0", "chain", "d0");
+		/* amp/L -> "a/../a/../ ... a" (4,091 bytes): 1,637 lookups for one link. */
+		{
+			char amp[4096] = "";
+
+			for (int i = 0; i < 818; i++)
+				strcat(amp, "a/../");
+			strcat(amp, "a");
+			ck_assert_int_eq(bv_test_sh("mkdir -p '%s/amp/a'", src_dir), 0);
+			make_link(amp, "amp", "L");
+		}
 		make_link("l2", "loop", "l1");
 		make_link("l1", "loop", "l2");
 		make_link("self", "loop", "self");
@@ -371,6 +383,81 @@ START_TEST(test_resolve_chain_of_40_links)
 }
 END_TEST
 
+/* The image's links can splice 40 targets of 4095 bytes into a path: without a cap on
+ * lookups, one resolution could do ~80,000 of them, each bounded only by its directory. */
+START_TEST(test_resolve_lookup_budget)
+{
+	struct img m = { 0 };
+	char path[PATH_MAX] = "/amp";
+	uint32_t ino;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	ck_assert_int_eq(resolve(&m, "/amp/L", BV_RESOLVE_FOLLOW, &ino), 0);
+	ck_assert_uint_eq(ino, plain(&m, "amp", "a"));
+	/* Four links of 1,637 lookups each: past BV_RESOLVE_MAX_LOOKUPS. */
+	ck_assert_int_eq(resolve(&m, "/amp/L/../L/../L/../L", BV_RESOLVE_FOLLOW, &ino), -ELOOP);
+	/* A caller's own path never reaches the cap: 1,636 lookups in 4,094 bytes. */
+	for (int i = 0; i < 818; i++)
+		strcat(path, "/a/..");
+	ck_assert_int_eq(resolve(&m, path, 0, &ino), 0);
+	ck_assert_uint_eq(ino, plain(&m, "amp", NULL));
+	img_close(&m);
+}
+END_TEST
+
+/* bv_fs_resolve_at: relative from a directory, absolute from the root, and a budget the
+ * caller shares between calls (export mode's). */
+START_TEST(test_resolve_at_shared_budget)
+{
+	struct img m = { 0 };
+	struct bv_fs *fs;
+	uint32_t want;
+	uint64_t ino;
+	unsigned lookups = 100;
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	fs = bv_fs_wrap(m.fs, &bv_ext4_fs_ops);
+	ck_assert_ptr_nonnull(fs);
+	ck_assert_int_eq(resolve(&m, "/a/b/file", 0, &want), 0);
+	ck_assert_int_eq(bv_fs_resolve_at(fs, plain(&m, "a", NULL), "b/file", 0, &ino, &lookups),
+			 0);
+	ck_assert_uint_eq(ino, want);
+	ck_assert_uint_eq(lookups, 98);
+	ck_assert_int_eq(bv_fs_resolve_at(fs, plain(&m, "a", NULL), "/etc/passwd", 0, &ino,
+					  &lookups), 0);
+	ck_assert_uint_eq(ino, plain(&m, "etc", "passwd"));
+	ck_assert_uint_eq(lookups, 96);
+	lookups = 2;
+	ck_assert_int_eq(bv_fs_resolve_at(fs, bv_fs_root_ino(fs), "a/b/file", 0, &ino, &lookups),
+			 -ELOOP);
+	ck_assert_uint_eq(lookups, 0);
+	bv_fs_close(fs);
+	img_close(&m);
+}
+END_TEST
+
+/* Export mode shares one budget between all its paths: six paths through amp/L cost
+ * 6 x 1,638 lookups, each under a single resolution's cap, together over the set's. */
+START_TEST(test_export_lookup_budget)
+{
+	const char *paths[6] = { "/amp/L", "/amp/L", "/amp/L", "/amp/L", "/amp/L", "/amp/L" };
+	struct img m = { 0 };
+	struct bv_export *ex = NULL;
+	struct bv_fs *fs;
+	char err[256] = "";
+
+	img_open(&m, path_image("path_4k", "-b 4096"));
+	fs = bv_fs_wrap(m.fs, &bv_ext4_fs_ops);
+	ck_assert_ptr_nonnull(fs);
+	ck_assert_int_eq(bv_export_new(fs, paths, 4, &ex, err, sizeof(err)), 0);
+	bv_export_free(ex);
+	ck_assert_int_eq(bv_export_new(fs, paths, 6, &ex, err, sizeof(err)), -ELOOP);
+	ck_assert_msg(strstr(err, "/amp/L") != NULL, "%s", err);
+	bv_fs_close(fs);
+	img_close(&m);
+}
+END_TEST
+
 START_TEST(test_resolve_loops)
 {
 	struct img m = { 0 };
@@ -545,6 +632,9 @@ static Suite *path_suite(void)
 	tcase_add_test(tr, test_resolve_dotdot_stays_in_image);
 	tcase_add_test(tr, test_resolve_symlinks);
 	tcase_add_test(tr, test_resolve_chain_of_40_links);
+	tcase_add_test(tr, test_resolve_lookup_budget);
+	tcase_add_test(tr, test_resolve_at_shared_budget);
+	tcase_add_test(tr, test_export_lookup_budget);
 	tcase_add_test(tr, test_resolve_loops);
 	tcase_add_test(tr, test_resolve_not_a_directory);
 	tcase_add_test(tr, test_resolve_name_too_long);
