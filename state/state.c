@@ -400,20 +400,15 @@ not_regular:
 	return -EBADMSG;
 }
 
-int bv_state_read(int dfd, struct bv_state *st, char **raw, size_t *raw_len, char *errbuf,
-		  size_t errbuf_size)
+int bv_state_parse(const char *text, size_t len, struct bv_state *st, char *errbuf,
+		   size_t errbuf_size)
 {
-	char status[32] = "", *buf = NULL;
+	char status[32] = "";
 	json_error_t jerr;
 	json_t *o, *v;
-	size_t len = 0;
-	int err;
 
 	bv_state_init(st);
-	err = state_slurp(dfd, &buf, &len, errbuf, errbuf_size);
-	if (err)
-		return err;
-	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o || !json_is_object(o)) {
 		if (o)
 			snprintf(errbuf, errbuf_size, "state.json is corrupt: not a JSON object");
@@ -422,7 +417,6 @@ int bv_state_read(int dfd, struct bv_state *st, char **raw, size_t *raw_len, cha
 				 "state.json is corrupt: %s (line %d, column %d)",
 				 parse_problem(&jerr), jerr.line, jerr.column);
 		json_decref(o);
-		free(buf);
 		return -EBADMSG;
 	}
 	st->version = (int)get_int(o, "version", 0, INT_MAX, 0);
@@ -478,6 +472,24 @@ int bv_state_read(int dfd, struct bv_state *st, char **raw, size_t *raw_len, cha
 	st->started_at = get_int(o, "started_at", INT64_MIN, INT64_MAX, 0);
 	st->updated_at = get_int(o, "updated_at", INT64_MIN, INT64_MAX, 0);
 	json_decref(o);
+	return 0;
+}
+
+int bv_state_read(int dfd, struct bv_state *st, char **raw, size_t *raw_len, char *errbuf,
+		  size_t errbuf_size)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	bv_state_init(st);
+	err = state_slurp(dfd, &buf, &len, errbuf, errbuf_size);
+	if (!err)
+		err = bv_state_parse(buf, len, st, errbuf, errbuf_size);
+	if (err) {
+		free(buf);
+		return err;
+	}
 	if (raw) {
 		*raw = buf;
 		*raw_len = len;

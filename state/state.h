@@ -95,6 +95,12 @@ int bv_state_write(int dfd, struct bv_state *st);
 int bv_state_read(int dfd, struct bv_state *st, char **raw, size_t *raw_len, char *errbuf,
 		  size_t errbuf_size);
 
+/* Parses LEN bytes of TEXT (a state.json's contents; need not be NUL-terminated) into ST,
+ * as bv_state_read() does after reading the file: 0, or -EBADMSG with a sentence in ERRBUF
+ * that quotes nothing of the text. Never crashes on bad input. */
+int bv_state_parse(const char *text, size_t len, struct bv_state *st, char *errbuf,
+		   size_t errbuf_size);
+
 /* Opens the state directory PATH for the daemon or for stop/status, and returns its fd
  * (O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC) or -errno with a sentence in ERRBUF.
  * With CREATE, a missing PATH is made first (parents as needed, each new level 0700).
