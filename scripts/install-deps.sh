@@ -21,10 +21,11 @@ PKGS=(
 	e2fsprogs fuse2fs
 	# the source tree of the image matrix: setfattr/getfattr, setfacl, losetup/mount
 	attr acl util-linux
-	# test scripts: tree dumper and comparer, module loading (loop, fuse), corpus decompression,
+	# test scripts: tree dumper and comparer, module loading (loop, fuse), corpus decompression
+	# (the e2fsprogs images, the fuzz corpora in tests/fuzz/corpus/*.tar.xz),
 	# ss for the daemon's sockets,
 	# code injected into a confined daemon (sandbox_escape.sh)
-	python3 kmod gzip bzip2 gdb iproute2
+	python3 kmod gzip bzip2 xz-utils gdb iproute2
 	# unit tests that count syscalls (one pread per contiguous run), device-mapper tests
 	strace dmsetup
 	# dm-thin tests in a VM (scripts/vm-test.sh): qemu, a static busybox initramfs
