@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fs/ext4/inode.h"
+#include "fs/seek.h"
 
 /* A physically contiguous stretch waiting to be read: LEN bytes at device offset PHYS
  * into DST. Adjacent map answers that continue it on disk are merged before reading, so
@@ -200,7 +201,7 @@ int bv_ext4_file_seek(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uin
 		bool is_data;
 
 		if (++runs > BV_SEEK_MAX_RUNS)
-			goto as_data;
+			return bv_seek_end(data, true, lblk << shift, off, inode->size, out);
 		err = bv_ext4_map_blocks(fs, inode, lblk, max_len, &m);
 		if (err)
 			return err;
@@ -211,25 +212,10 @@ int bv_ext4_file_seek(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uin
 		 * We never have a page cache, so they are holes, as on an uncached file. */
 		is_data = !m.hole && !m.unwritten;
 		if (is_data == data) {
-			uint64_t pos = lblk << shift;
-
-			*out = pos > off ? pos : off;
+			*out = bv_seek_found(lblk << shift, off);
 			return 0;
 		}
 		lblk += m.len;
 	}
-	if (data)
-		return -ENXIO; /* only holes up to i_size */
-	*out = inode->size; /* the end of the file is a hole */
-	return 0;
-
-as_data:
-	if (data) {
-		uint64_t pos = lblk << shift;
-
-		*out = pos > off ? pos : off;
-	} else {
-		*out = inode->size;
-	}
-	return 0;
+	return bv_seek_end(data, false, 0, off, inode->size, out);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/seek.h"
 #include "util/le.h"
 
 #define XFS_SYMLINK_MAXLEN 1024
@@ -171,7 +172,7 @@ int bv_xfs_file_seek(struct bv_xfs *fs, const struct bv_xfs_inode *ip, uint64_t 
 		bool is_data;
 
 		if (++runs > BV_XFS_SEEK_MAX_RUNS)
-			goto as_data;
+			return bv_seek_end(data, true, lblk << shift, off, ip->size, out);
 		err = bv_xfs_bmap(fs, ip, BV_XFS_DATA_FORK, lblk, &m);
 		if (err)
 			return err;
@@ -182,29 +183,14 @@ int bv_xfs_file_seek(struct bv_xfs *fs, const struct bv_xfs_inode *ip, uint64_t 
 		 * have no page cache, so they are holes, as on an uncached file. */
 		is_data = !m.hole && !m.unwritten;
 		if (is_data == data) {
-			uint64_t pos = lblk << shift;
-
-			*out = pos > off ? pos : off;
+			*out = bv_seek_found(lblk << shift, off);
 			return 0;
 		}
 		if (m.len >= end - lblk)
 			break;
 		lblk += m.len;
 	}
-	if (data)
-		return -ENXIO; /* only holes up to i_size */
-	*out = ip->size;        /* the end of the file is a hole */
-	return 0;
-
-as_data:
-	if (data) {
-		uint64_t pos = lblk << shift;
-
-		*out = pos > off ? pos : off;
-	} else {
-		*out = ip->size;
-	}
-	return 0;
+	return bv_seek_end(data, false, 0, off, ip->size, out);
 }
 
 /* A remote symlink: one buffer per extent, each (on v5) opening with a header that says
