@@ -189,9 +189,21 @@ static void source_failure_note(int err)
 	}
 }
 
+/* Memory refused to a request (an address-space limit, a cgroup's): that request gets
+ * ENOMEM and the server goes on; the log says so once. */
+static void memory_failure_note(int err)
+{
+	static atomic_bool logged;
+
+	if (err == -ENOMEM && !atomic_exchange(&logged, true))
+		bv_err("out of memory: the requests that cannot allocate get ENOMEM (further "
+		       "failures of this kind are not logged)");
+}
+
 static void reply_err(fuse_req_t req, int err)
 {
 	source_failure_note(err);
+	memory_failure_note(err);
 	fuse_reply_err(req, client_errno(err));
 }
 
@@ -431,7 +443,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t node)
 		return;
 	buf = scratch_get(bf, size);
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	err = bv_fs_readlink(bf->fs, &inode, buf, size, &len);
@@ -636,7 +648,7 @@ static void op_read(fuse_req_t req, fuse_ino_t node, size_t size, off_t off,
 	}
 	buf = scratch_get(bf, size);
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+		reply_err(req, -ENOMEM);
 		return;
 	}
 	/* A short reply is EOF to the kernel (it would even shrink its idea of i_size), so

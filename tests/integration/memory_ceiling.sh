@@ -294,7 +294,8 @@ echo "ok: server VmHWM ${h[1]} -> ${h[3]} KiB, VmPeak $peak KiB (ceiling ${CEILI
 # Too little memory: address-space limits from a quarter of the server's VmPeak up to
 # nine tenths. At each, the view either refuses to start (a non-zero exit, a sentence,
 # nothing mounted, no process left) or serves: every answer right or EIO/ENOMEM, the
-# server alive after a walk, and stop leaves nothing. Never a crash.
+# server alive after a walk, ENOMEM logged once however many requests got it, and stop
+# leaves nothing. Never a crash.
 refused=0 served=0
 for tenths in 25 40 55 70 90; do
 	as=$((peak * 1024 * tenths / 100))
@@ -305,7 +306,13 @@ for tenths in 25 40 55 70 90; do
 		out=$(walk tight) || { echo "$out"; die "AS $((as >> 20)) MiB: wrong answers"; }
 		kill -0 "$server" 2>/dev/null ||
 			die "AS $((as >> 20)) MiB: the server died: $(tail -5 "$sd/log")"
-		echo "ok: AS $((as >> 20)) MiB: serves; $out"
+		# Requests refused memory are logged once, whatever their number.
+		nomem=$(grep -c 'out of memory' "$sd/log")
+		case $out in
+		*"failed 0"*) [ "$nomem" -eq 0 ] || die "AS $((as >> 20)) MiB: out of memory logged, no request failed" ;;
+		*) [ "$nomem" -eq 1 ] || die "AS $((as >> 20)) MiB: requests failed, 'out of memory' logged $nomem times" ;;
+		esac
+		echo "ok: AS $((as >> 20)) MiB: serves; $out; out of memory logged $nomem times"
 		served=$((served + 1))
 		stop_view || die "AS $((as >> 20)) MiB: stop"
 		kill -0 "$server" 2>/dev/null && die "AS $((as >> 20)) MiB: the server outlived stop"
