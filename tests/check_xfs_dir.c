@@ -394,6 +394,31 @@ START_TEST(test_xfs_dir_bad_crc_is_ebadmsg)
 }
 END_TEST
 
+/* A data block whose header's blkno names another block (a block copied elsewhere, CRC
+ * recomputed): -EUCLEAN; its own daddr is what the header must say. */
+START_TEST(test_xfs_dir_block_naming_another_daddr_is_euclean)
+{
+	const char *base = xfx_image(0, __func__), *img;
+	uint8_t blk[4096];
+	long long off;
+
+	if (!base)
+		return;
+	img = xfx_copy(base, __func__);
+	off = xfx_block_byte(img, dir_ino(base, "/block"), "dblock", 0);
+	ck_assert_int_gt(off, 0);
+	xfx_pio(img, blk, sizeof(blk), off, false);
+	ck_assert_uint_eq(bv_be32(blk), 0x58444233); /* XDB3 */
+	ck_assert_uint_eq(bv_be64(blk + 8), (uint64_t)off >> 9);
+	ck_assert_int_eq(open_iter(img, "/block", NULL), 0);
+	blk[8 + 7] ^= 8; /* blkno: eight sectors on, the next 4 KiB block */
+	xfx_crc_fix(blk, sizeof(blk), 4);
+	xfx_pio(img, blk, sizeof(blk), off, true);
+	ck_assert_int_eq(open_iter(img, "/block", NULL), -EUCLEAN);
+	ck_assert_int_eq(open_iter(img, "/leaf", NULL), 0);
+}
+END_TEST
+
 /* An entry's namelen made to run past the end of the data (CRC recomputed): -EUCLEAN. */
 START_TEST(test_xfs_dirent_past_block_is_euclean)
 {
@@ -510,6 +535,7 @@ static Suite *xfs_dir_suite(void)
 	tcase_add_test(tc, test_xfs_lookup_not_a_dir);
 	tcase_add_test(tc, test_xfs_ascii_ci_lookup);
 	tcase_add_test(tc, test_xfs_dir_bad_crc_is_ebadmsg);
+	tcase_add_test(tc, test_xfs_dir_block_naming_another_daddr_is_euclean);
 	tcase_add_test(tc, test_xfs_dirent_past_block_is_euclean);
 	tcase_add_test(tc, test_xfs_da_node_loop_is_euclean);
 	tcase_add_test(tc, test_xfs_sf_count_past_fork_is_euclean);

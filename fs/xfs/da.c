@@ -31,7 +31,7 @@ int bv_xfs_hdr3_check(const struct bv_xfs *fs, const uint8_t *buf, size_t len, s
 }
 
 int bv_xfs_da_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
-		   uint64_t dablk, uint8_t *buf, size_t len)
+		   uint64_t dablk, uint8_t *buf, size_t len, uint64_t *daddr)
 {
 	const uint32_t bs = fs->sb.blocksize;
 	size_t nblk = len / bs, done = 0;
@@ -64,6 +64,8 @@ int bv_xfs_da_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
 			if (err)
 				return bv_xfs_corrupt(fs, "inode %" PRIu64 ": block %" PRIu64
 						      " outside the filesystem", ip->ino, m.fsb + i);
+			if (done == 0 && daddr)
+				*daddr = byte >> 9;
 			err = bv_cache_get(fs->cache, byte >> fs->sb.blocklog, &ref);
 			if (err)
 				return err;

@@ -62,43 +62,30 @@ uint64_t bv_xfs_da_max_blocks(const struct bv_xfs *fs, const struct bv_xfs_inode
 int bv_xfs_da_blk_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
 		       uint64_t dablk, uint8_t *buf, size_t len, enum bv_xfs_hdr_kind kind)
 {
-	struct bv_xfs_map map;
-	uint64_t byte;
+	uint64_t daddr;
 	int err;
 
-	err = bv_xfs_da_read(fs, ip, which, dablk, buf, len);
+	err = bv_xfs_da_read(fs, ip, which, dablk, buf, len, &daddr);
 	if (err || !fs->sb.crc)
-		return err;
-	/* The header's blkno is the daddr of the block's first fs block. da_read found it
-	 * already; asking the map again costs one walk of a tree whose blocks are cached. */
-	err = bv_xfs_bmap(fs, ip, which, dablk, &map);
-	if (err)
-		return err;
-	if (map.hole || map.unwritten)
-		return bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s fork block %" PRIu64
-				      " is a hole", ip->ino,
-				      which == BV_XFS_ATTR_FORK ? "attr" : "data", dablk);
-	err = bv_xfs_fsb_to_byte(fs, map.fsb, 1, &byte);
-	if (err)
 		return err;
 	if (kind == BV_XFS_HDR_DA)
 		err = bv_xfs_hdr3_check(fs, buf, len, XFS_DA3_BLKINFO_CRC, XFS_DA3_BLKINFO_BLKNO,
-					byte >> 9, XFS_DA3_BLKINFO_UUID, XFS_DA3_BLKINFO_OWNER,
+					daddr, XFS_DA3_BLKINFO_UUID, XFS_DA3_BLKINFO_OWNER,
 					ip->ino);
 	else if (kind == BV_XFS_HDR_DIR3)
 		/* struct xfs_dir3_blk_hdr: magic, crc, blkno, lsn, uuid, owner. */
-		err = bv_xfs_hdr3_check(fs, buf, len, 4, 8, byte >> 9, 24, 40, ip->ino);
+		err = bv_xfs_hdr3_check(fs, buf, len, 4, 8, daddr, 24, 40, ip->ino);
 	else
 		/* struct xfs_attr3_rmt_hdr: magic, offset, bytes, crc, uuid, owner, blkno. */
-		err = bv_xfs_hdr3_check(fs, buf, len, 12, 40, byte >> 9, 16, 32, ip->ino);
+		err = bv_xfs_hdr3_check(fs, buf, len, 12, 40, daddr, 16, 32, ip->ino);
 	if (err == -EBADMSG)
 		bv_xfs_badcsum(fs, "inode %" PRIu64 ": %s fork block %" PRIu64 " (daddr %" PRIu64
 			       "): bad CRC", ip->ino, which == BV_XFS_ATTR_FORK ? "attr" : "data",
-			       dablk, byte >> 9);
+			       dablk, daddr);
 	else if (err)
 		bv_xfs_corrupt(fs, "inode %" PRIu64 ": %s fork block %" PRIu64 " (daddr %" PRIu64
 			"): header names another block, owner or filesystem", ip->ino,
-			which == BV_XFS_ATTR_FORK ? "attr" : "data", dablk, byte >> 9);
+			which == BV_XFS_ATTR_FORK ? "attr" : "data", dablk, daddr);
 	return err;
 }
 

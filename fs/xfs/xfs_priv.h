@@ -203,9 +203,11 @@ int bv_xfs_fsb_to_byte(const struct bv_xfs *fs, uint64_t fsb, uint64_t count, ui
 
 /* Reads the directory or attr block at fork block DABLK (fs->sb.dirblksize bytes for the
  * data fork of a directory, fs->sb.blocksize for an attr fork) into BUF, assembling it from
- * however many extents it spans. A hole is -EUCLEAN (a dabtree never points at one). */
+ * however many extents it spans. A hole is -EUCLEAN (a dabtree never points at one).
+ * *DADDR (may be NULL) gets the disk address, in 512-byte units, of its first fs block:
+ * what a v5 header's blkno must say. */
 int bv_xfs_da_read(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
-		   uint64_t dablk, uint8_t *buf, size_t len);
+		   uint64_t dablk, uint8_t *buf, size_t len, uint64_t *daddr);
 
 /* Checks a v5 self-describing header: CRC at CRC_OFF over LEN bytes, blkno (the block's
  * daddr, 512-byte units, of its first fs block), owner inode, meta uuid. On v4 does
