@@ -24,11 +24,13 @@ void fuzz_quiet(void);
  * splice runs, SEEK_DATA, xattrs; then path resolution, statfs and info. */
 void fuzz_walk(struct bv_fs *fs);
 
-/* Options for bv_fs_open() picked by the input's size, so mutations reach both sides of
- * each: odd sizes skip checksum verification (else most mutations of a metadata_csum
- * image stop at the first checksum and the parsers behind it are never reached), sizes
- * with bit 1 set skip journal recovery. */
-struct bv_fs_opts fuzz_fs_opts(size_t size);
+/* Opens the filesystem on SRC, an input of SIZE bytes, quietly, and calls FN on it; SRC
+ * stays open. The options are picked by the size, so mutations reach both sides of each:
+ * odd sizes skip checksum verification (else most mutations of a metadata_csum image
+ * stop at the first checksum and the parsers behind it are never reached), sizes with
+ * bit 1 set skip journal recovery. fuzz_mem_image() does it over the input itself. */
+void fuzz_image(struct bv_source *src, size_t size, void (*fn)(struct bv_fs *fs));
+void fuzz_mem_image(const uint8_t *data, size_t size, void (*fn)(struct bv_fs *fs));
 
 /* A squeezed image: an XFS filesystem is at least 16 MiB per allocation group and mostly
  * zeros, too large to mutate whole. The input holds only its non-zero parts:

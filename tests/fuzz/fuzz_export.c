@@ -47,16 +47,26 @@ static void tour(struct bv_fs *fs, const struct bv_export *ex)
 	}
 }
 
+static const char *paths[BV_EXPORT_PATHS_MAX];
+static unsigned npaths;
+
+static void exported(struct bv_fs *fs)
+{
+	struct bv_export *ex;
+	char err[256];
+	uint64_t ino;
+
+	for (unsigned i = 0; i < npaths; i++)
+		bv_fs_resolve(fs, paths[i], BV_RESOLVE_FOLLOW, &ino);
+	if (npaths && bv_export_new(fs, paths, npaths, &ex, err, sizeof(err)) == 0) {
+		tour(fs, ex);
+		bv_export_free(ex);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char text[257];
-	const char *paths[BV_EXPORT_PATHS_MAX];
-	struct bv_export *ex;
-	struct bv_fs_opts opts;
-	struct bv_source *src;
-	struct bv_fs *fs;
-	unsigned n = 0;
-	char err[256];
 	size_t len;
 
 	if (size < 1 || size - 1 < data[0])
@@ -66,27 +76,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[len] = '\0';
 	if (len == 0)
 		strcpy(text, "/unikernel/kernel:/urunc.json");
+	npaths = 0;
 	for (char *save = NULL, *p = strtok_r(text, ":", &save);
-	     p && n < BV_EXPORT_PATHS_MAX; p = strtok_r(NULL, ":", &save))
-		paths[n++] = p;
-	data += 1 + len;
-	size -= 1 + len;
-
-	fuzz_quiet();
-	opts = fuzz_fs_opts(size);
-	if (bv_source_open_mem(data, size, &src))
-		return 0;
-	if (bv_fs_open(src, &opts, &fs, NULL, 0) == 0) {
-		uint64_t ino;
-
-		for (unsigned i = 0; i < n; i++)
-			bv_fs_resolve(fs, paths[i], BV_RESOLVE_FOLLOW, &ino);
-		if (n && bv_export_new(fs, paths, n, &ex, err, sizeof(err)) == 0) {
-			tour(fs, ex);
-			bv_export_free(ex);
-		}
-		bv_fs_close(fs);
-	}
-	bv_source_close(src);
+	     p && npaths < BV_EXPORT_PATHS_MAX; p = strtok_r(NULL, ":", &save))
+		paths[npaths++] = p;
+	fuzz_mem_image(data + 1 + len, size - 1 - len, exported);
 	return 0;
 }

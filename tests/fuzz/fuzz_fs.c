@@ -5,17 +5,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct bv_fs_opts opts = fuzz_fs_opts(size);
-	struct bv_source *src;
-	struct bv_fs *fs;
-
-	fuzz_quiet();
-	if (bv_source_open_mem(data, size, &src))
-		return 0;
-	if (bv_fs_open(src, &opts, &fs, NULL, 0) == 0) {
-		fuzz_walk(fs);
-		bv_fs_close(fs);
-	}
-	bv_source_close(src);
+	fuzz_mem_image(data, size, fuzz_walk);
 	return 0;
 }

@@ -7,17 +7,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct bv_fs_opts opts = fuzz_fs_opts(size);
 	struct bv_source *src;
-	struct bv_fs *fs;
 
-	fuzz_quiet();
 	if (fuzz_unsqueeze(data, size, &src))
 		return 0;
-	if (bv_fs_open(src, &opts, &fs, NULL, 0) == 0) {
-		fuzz_walk(fs);
-		bv_fs_close(fs);
-	}
+	fuzz_image(src, size, fuzz_walk);
 	fuzz_unsqueeze_done(data, size, src);
 	return 0;
 }

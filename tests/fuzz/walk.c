@@ -1,4 +1,4 @@
-/* The bounded whole-filesystem walk the image targets share (see fuzz.h). */
+/* What the image targets share (see fuzz.h): opening an input, the bounded walk. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,11 +34,27 @@ void fuzz_quiet(void)
 	bv_log_set_sink(quiet, NULL);
 }
 
-struct bv_fs_opts fuzz_fs_opts(size_t size)
+void fuzz_image(struct bv_source *src, size_t size, void (*fn)(struct bv_fs *fs))
 {
 	struct bv_fs_opts opts = { .cache_bytes = 256 * 1024, .skip_csum = size & 1,
 				   .no_recovery = (size & 2) != 0 };
-	return opts;
+	struct bv_fs *fs;
+
+	fuzz_quiet();
+	if (bv_fs_open(src, &opts, &fs, NULL, 0) == 0) {
+		fn(fs);
+		bv_fs_close(fs);
+	}
+}
+
+void fuzz_mem_image(const uint8_t *data, size_t size, void (*fn)(struct bv_fs *fs))
+{
+	struct bv_source *src;
+
+	if (bv_source_open_mem(data, size, &src))
+		return;
+	fuzz_image(src, size, fn);
+	bv_source_close(src);
 }
 
 static int visit_entry(void *ctx, const char *name, size_t len, uint64_t ino,
