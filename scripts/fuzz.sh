@@ -196,10 +196,12 @@ save() { # TARGET...
 		[ -d "$fuzzdir/corpus/$t" ] || die "nothing to save for $t (run it first)"
 		tmp=$(mktemp -d)
 		unpack "$t" "$tmp/old"
-		mkdir -p "$tmp/new"
+		mkdir -p "$tmp/new" "$tmp/run"
+		# A snapshot (hard links): a fuzzer still running replaces inputs as it goes.
+		cp -al "$fuzzdir/corpus/$t/." "$tmp/run/" 2>/dev/null || true
 		# The merge keeps the fewest inputs that reach all the edges of everything given.
 		"$fuzzdir/fuzz_$t" -merge=1 -max_len="$(max_len "$t")" -timeout=10 \
-			-rss_limit_mb=8192 "$tmp/new" "$tmp/old" "$fuzzdir/corpus/$t" \
+			-rss_limit_mb=8192 "$tmp/new" "$tmp/old" "$tmp/run" \
 			>"$tmp/merge.log" 2>&1 || true
 		[ -n "$(ls -A "$tmp/new" 2>/dev/null)" ] ||
 			{ tail -20 "$tmp/merge.log" >&2; rm -rf "$tmp"; die "merge of $t failed"; }
