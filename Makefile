@@ -74,6 +74,10 @@ BIN_SRCS  := $(wildcard fs/fuse/*.c cmd/*.c) $(filter-out cmd/daemon/sandbox.c,$
 TEST_SRCS := $(wildcard tests/check_*.c) tests/testutil.c tests/sha256.c
 TOOL_SRCS := tests/dumptree.c tests/sha256.c
 
+# The fuzz targets (tests/fuzz/fuzz_T.c); make check replays their corpora.
+FUZZ_ALL     := fs open xfs export mounts state
+FUZZ_REPLAYS  = $(FUZZ_ALL:%=$(BUILD)/fuzz/replay_%)
+
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 BIN_OBJS  := $(BIN_SRCS:%.c=$(BUILD)/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
@@ -208,7 +212,6 @@ uninstall:
 # (no clang needed; under sanitizers in the SAN= pass).
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= fs open xfs export mounts state
-FUZZ_ALL := fs open xfs export mounts state
 FUZZ_COMMON := tests/fuzz/walk.c tests/fuzz/squeeze.c
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $(LIB_SRCS) $(wildcard */*.h */*/*.h)
 	@mkdir -p $(dir $@)
@@ -217,7 +220,6 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_COMMON) $(LIB_SRCS) $(wildcard */*
 	    $(shell $(PKG_CONFIG) --cflags $(PKGS)) -o $@ $< $(FUZZ_COMMON) $(LIB_SRCS) $(LIBS)
 
 FUZZ_REPLAY_COMMON := $(addprefix $(BUILD)/tests/fuzz/,replay.o walk.o squeeze.o)
-FUZZ_REPLAYS := $(FUZZ_ALL:%=$(BUILD)/fuzz/replay_%)
 .SECONDARY: $(FUZZ_ALL:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(FUZZ_REPLAY_COMMON)
 $(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_REPLAY_COMMON) $(LIB)
 	@mkdir -p $(dir $@)
