@@ -265,11 +265,97 @@ static int fuse_fd_wait(struct server *s)
 	}
 }
 
+/* The FUSE workers. libfuse's own loop (fuse_session_loop_mt) starts one worker and adds
+ * more as requests pile up, and ends the whole session when a new one cannot allocate its
+ * read buffer: under a memory limit a view served for a while, then died. Here all of
+ * them start before the keeper hears "serving", each with its scratch buffer allocated
+ * (bv_fuse_worker_prepare) and libfuse's read buffer allocated at its first receive, and
+ * nothing in the loop allocates after that. A worker that cannot start logs why; the view
+ * serves with the others, or refuses to start when none could. A worker whose receive
+ * fails ends alone; the session ends with the last one. */
+#define THREAD_STACK (1u << 20)
+
+struct workers {
+	struct server *s;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned ready, failed;
+	int error; /* the first receive error, -errno */
+};
+
+static void *worker_main(void *arg)
+{
+	struct workers *w = arg;
+	struct fuse_session *se = w->s->se;
+	struct fuse_buf buf = { 0 };
+	int err = bv_fuse_worker_prepare(w->s->bf);
+
+	pthread_mutex_lock(&w->lock);
+	if (err)
+		w->failed++;
+	else
+		w->ready++;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	if (err) {
+		bv_err("a FUSE worker cannot start: %s", strerror(-err));
+		return NULL;
+	}
+	while (!fuse_session_exited(se)) {
+		int res = fuse_session_receive_buf(se, &buf);
+
+		if (res == -EINTR || res == -EAGAIN)
+			continue;
+		if (res <= 0) {
+			/* 0: unmounted or aborted (libfuse marks the session exited). */
+			if (res < 0) {
+				pthread_mutex_lock(&w->lock);
+				if (!w->error)
+					w->error = res;
+				pthread_mutex_unlock(&w->lock);
+				bv_err("a FUSE worker ends: %s", strerror(-res));
+			}
+			break;
+		}
+		fuse_session_process_buf(se, &buf);
+	}
+	free(buf.mem);
+	return NULL;
+}
+
+/* Starts N workers and waits until each has allocated its buffers or failed to. Returns
+ * how many serve; *THREADS gets their ids. */
+static unsigned workers_start(struct workers *w, const pthread_attr_t *attr, pthread_t *threads,
+			      unsigned n)
+{
+	unsigned started = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		int err = pthread_create(&threads[started], attr, worker_main, w);
+
+		if (err)
+			bv_err("a FUSE worker cannot start: %s", strerror(err));
+		else
+			started++;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (w->ready + w->failed < started)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	if (w->ready && w->ready < n)
+		bv_warn("serving with %u FUSE workers of the %u asked for", w->ready, n);
+	return started;
+}
+
 static void __attribute__((noreturn)) serve(struct server *s)
 {
 	struct bv_mount_cmd *mc = s->mc;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse_loop_config *cfg;
+	struct workers w = { .s = s, .lock = PTHREAD_MUTEX_INITIALIZER,
+			     .cond = PTHREAD_COND_INITIALIZER };
+	pthread_attr_t attr;
+	pthread_t *threads;
+	unsigned started;
 	struct bv_export *exp = NULL;
 	char devfd[32], errbuf[512] = "";
 	pthread_t t;
@@ -303,22 +389,29 @@ static void __attribute__((noreturn)) serve(struct server *s)
 	snprintf(devfd, sizeof(devfd), "/dev/fd/%d", fuse_fd_wait(s));
 	if (fuse_session_mount(s->se, devfd) != 0)
 		fail(s, "cannot serve on %s", devfd);
-	cfg = fuse_loop_cfg_create();
-	if (!cfg)
+	threads = calloc(mc->threads, sizeof(*threads));
+	if (!threads)
 		fail(s, "out of memory");
-	/* Idle threads are kept (idle == max), so their read buffers stay allocated. */
-	fuse_loop_cfg_set_max_threads(cfg, mc->threads);
-	fuse_loop_cfg_set_idle_threads(cfg, mc->threads);
-	err = pthread_create(&t, NULL, chan_main, s);
+	/* Nothing recurses and no frame holds more than a few KiB (design.md section 9): 1 MiB
+	 * of stack instead of the 8 MiB default keeps the address space a view needs small,
+	 * which is what a memory limit counts. */
+	if (pthread_attr_init(&attr) || pthread_attr_setstacksize(&attr, THREAD_STACK))
+		fail(s, "cannot set up threads");
+	started = workers_start(&w, &attr, threads, mc->threads);
+	if (w.ready == 0)
+		fail(s, "no FUSE worker could start (out of memory?)");
+	err = pthread_create(&t, &attr, chan_main, s);
 	if (err)
 		fail(s, "cannot start a thread: %s", strerror(err));
 	bv_chan_send_text(s->chan, BV_CHAN_SERVING, 0, NULL, 0);
-	/* Returns when the connection ends: unmounted, or aborted. */
-	err = fuse_session_loop_mt(s->se, cfg);
-	if (err < 0)
-		bv_err("session loop: %s", strerror(-err));
+	/* The workers end when the connection does (unmounted, or aborted), or each on an
+	 * error of its own. */
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (w.error && !fuse_session_exited(s->se))
+		bv_err("no FUSE worker left: %s", strerror(-w.error));
 	stats_send(s);
-	_exit(err < 0 ? 1 : 0);
+	_exit(w.error && !fuse_session_exited(s->se) ? 1 : 0);
 }
 
 void bv_server_main(struct bv_mount_cmd *mc, struct bv_source *src, int chan, int lock_fd)

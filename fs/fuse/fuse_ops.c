@@ -135,6 +135,11 @@ static char *scratch_get(struct bv_fuse *bf, size_t size)
 	return buf;
 }
 
+int bv_fuse_worker_prepare(struct bv_fuse *bf)
+{
+	return scratch_get(bf, 1u << 20) ? 0 : -ENOMEM;
+}
+
 /* ---- node ids ---- */
 
 /* The kernel's root is node 1; the filesystem's is its own number (2 on ext4, 128 or so on

@@ -57,6 +57,11 @@ void bv_fuse_export_set(struct bv_fuse *bf, const struct bv_export *exp);
  * fuse_session_new). Returns NULL with a message from libfuse on stderr on bad options. */
 struct fuse_session *bv_fuse_session_new(struct bv_fuse *bf, struct fuse_args *args);
 
+/* Allocates the calling worker thread's scratch buffer (1 MiB: the largest any request
+ * needs), so that serving requests allocates nothing more. 0 or -ENOMEM. A worker that
+ * skips it allocates on its first request instead. */
+int bv_fuse_worker_prepare(struct bv_fuse *bf);
+
 /* True once FUSE_INIT has been received (its reply follows right after). Thread safe. */
 bool bv_fuse_is_initialized(const struct bv_fuse *bf);
 

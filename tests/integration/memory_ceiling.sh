@@ -8,7 +8,7 @@
 # readers walk the whole mount three times (list, lstat, read and hash every file, list and
 # read every xattr, readlink). Asserted: every answer is right or EIO/ENOMEM, the server
 # survives, its VmHWM after walk 3 is within 2 MiB of walk 1's and under the ceiling. Then
-# the view starts again under limits too tight for it (a quarter to nine tenths of its
+# the view starts again under limits too tight for it (a quarter to 95 % of its
 # VmPeak): it refuses to start cleanly or serves right answers and errors, never crashes.
 # Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -292,18 +292,18 @@ $sanitized && { echo "PASS: memory_ceiling: server VmHWM ${h[1]} -> ${h[3]} KiB 
 echo "ok: server VmHWM ${h[1]} -> ${h[3]} KiB, VmPeak $peak KiB (ceiling ${CEILING_KIB} KiB), AS limit $((AS_LIMIT >> 20)) MiB"
 
 # Too little memory: address-space limits from a quarter of the server's VmPeak up to
-# nine tenths. At each, the view either refuses to start (a non-zero exit, a sentence,
+# 95 %. At each, the view either refuses to start (a non-zero exit, a sentence,
 # nothing mounted, no process left) or serves: every answer right or EIO/ENOMEM, the
 # server alive after a walk, ENOMEM logged once however many requests got it, and stop
 # leaves nothing. Never a crash.
 refused=0 served=0
-for tenths in 25 40 55 70 90; do
+for tenths in 25 40 55 65 75 85 95; do
 	as=$((peak * 1024 * tenths / 100))
 	rm -rf "$sd"
 	if prlimit --as=$as "$bin" "$img" "$mnt" --state-dir "$sd" >"$tmp/tight.log" 2>&1; then
 		server=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["server_pid"])' \
 			"$sd/state.json") || die "AS $((as >> 20)) MiB: no server_pid"
-		out=$(walk tight) || { echo "$out"; die "AS $((as >> 20)) MiB: wrong answers"; }
+		out=$(walk tight) || { echo "$out"; tail -5 "$sd/log"; die "AS $((as >> 20)) MiB: wrong answers"; }
 		kill -0 "$server" 2>/dev/null ||
 			die "AS $((as >> 20)) MiB: the server died: $(tail -5 "$sd/log")"
 		# Requests refused memory are logged once, whatever their number.
