@@ -167,12 +167,14 @@ run() { # SECONDS TARGET...
 		log=$fuzzdir/logs/$t-$(date +%Y%m%d-%H%M%S).log
 		mkdir -p "$fuzzdir/logs"
 		echo "fuzz: $t for ${seconds}s (log $log)"
-		# -timeout: one input over 10 s is a finding (a hang), as is one allocation over
-		# 2 GiB. The RSS limit is loose: libFuzzer keeps the corpus in memory, and the
-		# image targets' corpora grow to hundreds of MiB.
+		# -timeout: one input over 25 s is a finding (a hang), as is one allocation over
+		# 2 GiB. The timeout is wall-clock and the run is niced: on a machine busy with
+		# other work 10 s gave a false hang (an input of 0.3 s alone). The RSS limit is
+		# loose: libFuzzer keeps the corpus in memory, and the image targets' corpora grow
+		# to hundreds of MiB.
 		local status=0
 		( nice -n "${FUZZ_NICE:-10}" "$fuzzdir/fuzz_$t" -max_total_time="$seconds" \
-			-max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=8192 \
+			-max_len="$(max_len "$t")" -timeout=25 -rss_limit_mb=8192 \
 			-malloc_limit_mb=2048 -print_final_stats=1 \
 			-artifact_prefix="$fuzzdir/crash-$t-" \
 			"$fuzzdir/corpus/$t" "$fuzzdir/seeds/$t" >"$log" 2>&1 || exit
@@ -200,7 +202,7 @@ save() { # TARGET...
 		# A snapshot (hard links): a fuzzer still running replaces inputs as it goes.
 		cp -al "$fuzzdir/corpus/$t/." "$tmp/run/" 2>/dev/null || true
 		# The merge keeps the fewest inputs that reach all the edges of everything given.
-		"$fuzzdir/fuzz_$t" -merge=1 -max_len="$(max_len "$t")" -timeout=10 \
+		"$fuzzdir/fuzz_$t" -merge=1 -max_len="$(max_len "$t")" -timeout=25 \
 			-rss_limit_mb=8192 "$tmp/new" "$tmp/old" "$tmp/run" \
 			>"$tmp/merge.log" 2>&1 || true
 		[ -n "$(ls -A "$tmp/new" 2>/dev/null)" ] ||
