@@ -356,6 +356,7 @@ static void __attribute__((noreturn)) serve(struct server *s)
 	pthread_attr_t attr;
 	pthread_t *threads;
 	unsigned started;
+	bool lost;
 	struct bv_export *exp = NULL;
 	char devfd[32], errbuf[512] = "";
 	pthread_t t;
@@ -392,7 +393,7 @@ static void __attribute__((noreturn)) serve(struct server *s)
 	threads = calloc(mc->threads, sizeof(*threads));
 	if (!threads)
 		fail(s, "out of memory");
-	/* Nothing recurses and no frame holds more than a few KiB (design.md section 9): 1 MiB
+	/* Nothing recurses and no frame holds more than a few KiB (design.md section 8): 1 MiB
 	 * of stack instead of the 8 MiB default keeps the address space a view needs small,
 	 * which is what a memory limit counts. */
 	if (pthread_attr_init(&attr) || pthread_attr_setstacksize(&attr, THREAD_STACK))
@@ -408,10 +409,12 @@ static void __attribute__((noreturn)) serve(struct server *s)
 	 * error of its own. */
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	if (w.error && !fuse_session_exited(s->se))
+	/* Every worker ended on its own error while the connection still stood. */
+	lost = w.error && !fuse_session_exited(s->se);
+	if (lost)
 		bv_err("no FUSE worker left: %s", strerror(-w.error));
 	stats_send(s);
-	_exit(w.error && !fuse_session_exited(s->se) ? 1 : 0);
+	_exit(lost ? 1 : 0);
 }
 
 void bv_server_main(struct bv_mount_cmd *mc, struct bv_source *src, int chan, int lock_fd)
