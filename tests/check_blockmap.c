@@ -501,6 +501,57 @@ START_TEST(test_extent_tree_depth2_maps_every_block)
 }
 END_TEST
 
+/* A forward walk through a cursor answers exactly what a descent per call answers, for
+ * every block and run length, and descends only when it leaves a leaf: once per leaf of
+ * the depth-2 tree (900 extents, 84 per 1 KiB leaf) instead of once per call. */
+START_TEST(test_extent_cursor_walk_matches_descents)
+{
+	static const uint32_t lens[] = { 1, 2, 3, 7, 100, UINT32_MAX };
+	const char *img = bm_ext4_img();
+	struct bm_img im;
+	struct bv_ext4_inode inode;
+
+	ck_assert_ptr_nonnull(img);
+	ck_assert(bm_load(&im, img));
+	ck_assert_int_eq(bm_open(&im, false), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(im.fs, bm_ino(img, "stride"), &inode), 0);
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		struct bv_ext4_map_cursor cur = { 0 };
+		uint64_t descents = 0, from = UINT64_MAX;
+
+		for (uint64_t l = 0; l < 1900;) {
+			struct bv_ext4_map a, b;
+
+			ck_assert_int_eq(bv_ext4_map_next(im.fs, &inode, &cur, l, lens[k], &a), 0);
+			if (cur.from != from)
+				descents++;
+			from = cur.from;
+			ck_assert_int_eq(bv_ext4_map_blocks(im.fs, &inode, l, lens[k], &b), 0);
+			ck_assert_mem_eq(&a, &b, sizeof(a));
+			l += a.len;
+		}
+		bv_ext4_map_cursor_end(im.fs, &cur);
+		ck_assert_ptr_null(cur.ent);
+		ck_assert_uint_ge(descents, 900 / 84 + 1);
+		ck_assert_uint_le(descents, 900 / 84 + 2);
+	}
+	/* A block before the cursor's leaf is answered by a descent, rightly. */
+	{
+		struct bv_ext4_map_cursor cur = { 0 };
+		struct bv_ext4_map a, b;
+
+		ck_assert_int_eq(bv_ext4_map_next(im.fs, &inode, &cur, 1700, 1, &a), 0);
+		ck_assert_int_eq(bv_ext4_map_next(im.fs, &inode, &cur, 10, 1, &a), 0);
+		ck_assert_int_eq(bv_ext4_map_blocks(im.fs, &inode, 10, 1, &b), 0);
+		ck_assert_mem_eq(&a, &b, sizeof(a));
+		ck_assert_uint_eq(cur.from, 10);
+		bv_ext4_map_cursor_end(im.fs, &cur);
+	}
+	bm_close(&im);
+	free(im.buf);
+}
+END_TEST
+
 /* A walk is linear in the blocks it visits: mapping the 1799 blocks of the depth-2 tree
  * one call each validates each extent block once (the thread remembers the last one per
  * level), not once per call, which made a crafted directory cost blocks x entries. */
@@ -840,6 +891,7 @@ static Suite *blockmap_suite(void)
 	tcase_set_timeout(ti, 120);
 	tcase_add_test(ti, test_extent_tree_depth2_maps_every_block);
 	tcase_add_test(ti, test_extent_walk_validates_each_block_once);
+	tcase_add_test(ti, test_extent_cursor_walk_matches_descents);
 	tcase_add_test(ti, test_extent_sparse_1g_maps_in_few_calls);
 	tcase_add_test(ti, test_indirect_sparse_1g_maps_in_few_calls);
 	tcase_add_test(ti, test_extent_block_rejects_bad_magic);

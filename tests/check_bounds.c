@@ -232,6 +232,115 @@ START_TEST(test_dir_iterate_resumes_through_a_long_live_directory)
 }
 END_TEST
 
+/* ---- SEEK_DATA over a map of 200001 runs ---- */
+
+/* 4 KiB blocks, no journal, no checksums: /f's i_block is rewritten to a depth-2 tree
+ * (root -> one index block -> SEEK_LEAVES leaves of 340 extents) of SEEK_EXTENTS one-block
+ * unwritten extents at every other block, all on /f's one real block B0, then one written
+ * extent after them; i_size ends with it. SEEK_DATA from 0 meets a hole or an unwritten
+ * extent at every block (holes to it) until the cap. */
+#define SEEK_EXTENTS 100000u
+#define SEEK_PER_LEAF 340u
+#define SEEK_LEAVES ((SEEK_EXTENTS + 1 + SEEK_PER_LEAF - 1) / SEEK_PER_LEAF)
+#define SEEK_INDEX_BLK 8191u /* then the leaves, in the free second half of the image */
+#define SEEK_CAP_RUNS 65536u /* fs/ext4/file.c's BV_SEEK_MAX_RUNS */
+
+static const char *craft_seek_file(void)
+{
+	static char out[PATH_MAX];
+	char src[PATH_MAX];
+	const char *base;
+	long long b0;
+
+	snprintf(src, sizeof(src), "%s/bounds_seek_src", bv_test_tmpdir());
+	bv_test_sh("rm -rf '%s' && mkdir -p '%s' && printf data >'%s/f'", src, src, src);
+	base = bv_test_mkfs("bounds_seek", "-b 4096 -O ^has_journal,^metadata_csum", src, "64M");
+	ck_assert_ptr_nonnull(base);
+	b0 = bv_test_debugfs_num(base, "bmap /f 0", "");
+	ck_assert_int_gt(b0, 0);
+	ck_assert_int_lt(b0, SEEK_INDEX_BLK);
+	snprintf(out, sizeof(out), "%s/bounds_seek_crafted.img", bv_test_tmpdir());
+	/* i_block: header (magic, 1 entry; max 4, depth 2), the index entry (block 0 ->
+	 * SEEK_INDEX_BLK). Then the index block and the leaves, written by Python: header
+	 * (magic, entries, max 340, depth), entries (ee_block, ee_len, ee_start_hi,
+	 * ee_start_lo; ei_block, ei_leaf_lo, ei_leaf_hi, unused). ee_len 32769: one block,
+	 * unwritten. */
+	ck_assert_int_eq(
+		bv_test_sh("cp '%s' '%s' && debugfs -w -f - '%s' >/dev/null 2>&1 <<EOF\n"
+			   "sif /f size %llu\n"
+			   "sif /f block[0] 0x0001F30A\nsif /f block[1] 0x00020004\nsif /f block[2] 0\n"
+			   "sif /f block[3] 0\nsif /f block[4] %u\nsif /f block[5] 0\n"
+			   "EOF\n",
+			   base, out, out, (2ull * SEEK_EXTENTS + 1) * 4096, SEEK_INDEX_BLK),
+		0);
+	ck_assert_int_eq(
+		bv_test_sh("python3 - '%s' %u %u %u %u %lld <<'EOF'\n"
+			   "import struct, sys\n"
+			   "img, n, per, nleaves, index, b0 = sys.argv[1], *map(int, sys.argv[2:])\n"
+			   "ext = [(2 * k, 32769) for k in range(n)] + [(2 * n, 1)]\n"
+			   "blk = lambda b: b.ljust(4096, b'\\0')\n"
+			   "hdr = lambda cnt, depth: struct.pack('<HHHHI', 0xF30A, cnt, 340, depth, 0)\n"
+			   "with open(img, 'r+b') as f:\n"
+			   "    idx = hdr(nleaves, 1)\n"
+			   "    for i in range(nleaves):\n"
+			   "        part = ext[i * per:(i + 1) * per]\n"
+			   "        leaf = hdr(len(part), 0) + b''.join(\n"
+			   "            struct.pack('<IHHI', lb, ln, 0, b0) for lb, ln in part)\n"
+			   "        f.seek((index + 1 + i) * 4096); f.write(blk(leaf))\n"
+			   "        idx += struct.pack('<IIHH', part[0][0], index + 1 + i, 0, 0)\n"
+			   "    f.seek(index * 4096); f.write(blk(idx))\n"
+			   "EOF\n",
+			   out, SEEK_EXTENTS, SEEK_PER_LEAF, SEEK_LEAVES, SEEK_INDEX_BLK, b0),
+		0);
+	return out;
+}
+
+/* SEEK_DATA from 0 walks runs until its cap and answers where it stopped (data: the
+ * answer the generic llseek gives every file), reading each leaf of the tree once: the
+ * walk keeps its place in the tree. Descending per run read index block and leaf for
+ * every run (131072 gets, about 0.1 s), and without the cap it walked all 200001 runs. */
+START_TEST(test_seek_walks_each_leaf_once_and_stops_at_the_cap)
+{
+	const char *img = craft_seek_file();
+	/* 65536 runs cover 32768 extents: the leaves holding them, each entered once. */
+	const uint64_t leaves = SEEK_CAP_RUNS / 2 / SEEK_PER_LEAF + 1;
+	struct bv_source *src;
+	struct bv_ext4 *fs;
+	struct bv_ext4_inode root, f;
+	uint64_t before, gets, pos;
+	uint32_t ino;
+	double t;
+
+	fs = bv_test_open_file(img, NULL, &src);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, BV_EXT4_ROOT_INO, &root), 0);
+	ck_assert_int_eq(bv_ext4_lookup(fs, &root, "f", 1, &ino), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(fs, ino, &f), 0);
+
+	before = cache_gets(fs);
+	t = cpu_now();
+	ck_assert_int_eq(bv_ext4_file_seek(fs, &f, 0, true, &pos), 0);
+	t = cpu_now() - t;
+	gets = cache_gets(fs) - before;
+	printf("bounds: SEEK_DATA over %u runs of a depth-2 tree: %llu gets, %.1f ms CPU\n",
+	       SEEK_CAP_RUNS, (unsigned long long)gets, t * 1e3);
+	ck_assert_uint_eq(pos, (uint64_t)SEEK_CAP_RUNS * 4096);
+	ck_assert_uint_ge(gets, leaves);
+	ck_assert_uint_le(gets, 2 * (leaves + 1) + SLACK);
+
+	/* Near the end the written extent is found, past the last leaf boundary. */
+	ck_assert_int_eq(bv_ext4_file_seek(fs, &f, (2ull * SEEK_EXTENTS - 1000) * 4096, true,
+					   &pos), 0);
+	ck_assert_uint_eq(pos, 2ull * SEEK_EXTENTS * 4096);
+	/* Unwritten extents are holes; the written one is data up to i_size. */
+	ck_assert_int_eq(bv_ext4_file_seek(fs, &f, 5, false, &pos), 0);
+	ck_assert_uint_eq(pos, 5);
+	ck_assert_int_eq(bv_ext4_file_seek(fs, &f, 2ull * SEEK_EXTENTS * 4096, false, &pos), 0);
+	ck_assert_uint_eq(pos, f.size);
+	bv_ext4_close(fs);
+	bv_source_close(src);
+}
+END_TEST
+
 static Suite *bounds_suite(void)
 {
 	Suite *s = suite_create("bounds");
@@ -241,6 +350,7 @@ static Suite *bounds_suite(void)
 	tcase_add_test(tc, test_dir_lookup_reads_at_most_the_scan_bound);
 	tcase_add_test(tc, test_dir_iterate_reads_at_most_the_scan_bound);
 	tcase_add_test(tc, test_dir_iterate_resumes_through_a_long_live_directory);
+	tcase_add_test(tc, test_seek_walks_each_leaf_once_and_stops_at_the_cap);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -306,25 +306,19 @@ static int ext_node_search(const struct ext_node *node, uint32_t lblk)
 	return found;
 }
 
-static int ext_map(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t lblk,
-		   uint32_t max_len, struct bv_ext4_map *out)
+/* Descends from the root to the leaf that answers LBLK (below EXT_LBLK_LIMIT): *LEAF,
+ * checked, and *REF, its block pinned (nothing when the root is the leaf; release it with
+ * bv_ext4_brelse either way). *LIMIT is the first logical block after the subtree walked:
+ * where the next sibling of some ancestor starts. It bounds holes and clips extents that
+ * stray past it, so a run never answers blocks the kernel's lookup would take from
+ * another subtree. Every block from LBLK up to *LIMIT descends to this same leaf. */
+static int ext_descend(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t lblk,
+		       struct ext_node *leaf, struct bv_cache_ref *ref, uint64_t *limit)
 {
-	struct bv_cache_ref ref = { 0 };
 	struct ext_node node;
-	/* The first logical block after the subtree being walked: where the next sibling of
-	 * some ancestor starts. Bounds holes and clips extents that stray past it, so a run
-	 * never answers blocks the kernel's lookup would take from another subtree. */
-	uint64_t limit = EXT_LBLK_LIMIT;
-	uint64_t stop, start;
-	const uint8_t *e;
-	int i, err;
+	int err;
 
-	if (lblk >= EXT_LBLK_LIMIT) {
-		/* Past what an extent can address: nothing is mapped there. */
-		*out = (struct bv_ext4_map){ .lblk = lblk, .len = max_len, .hole = true };
-		return 0;
-	}
-
+	*limit = EXT_LBLK_LIMIT;
 	err = ext_node_check(fs, inode, inode->i_block, EXT4_INODE_BLOCK_BYTES, 0, -1, 0,
 			     &node);
 	if (err)
@@ -334,8 +328,10 @@ static int ext_map(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64
 	 * runs at most five times. */
 	while (node.depth > 0) {
 		struct bv_cache_ref cref = { 0 };
+		const uint8_t *e;
 		uint64_t child;
 		uint32_t first;
+		int i;
 
 		/* Before the first index the kernel descends into the first one anyway; the
 		 * leaf then shows a hole up to its first extent. */
@@ -343,35 +339,43 @@ static int ext_map(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64
 		if (i < 0)
 			i = 0;
 		if (i + 1 < node.entries)
-			limit = min_u64(limit, bv_le32(node.ent + (size_t)(i + 1) *
-							     EXT4_EXT_ENTRY_SIZE));
+			*limit = min_u64(*limit, bv_le32(node.ent + (size_t)(i + 1) *
+							       EXT4_EXT_ENTRY_SIZE));
 		e = node.ent + (size_t)i * EXT4_EXT_ENTRY_SIZE;
 		child = idx_pblk(e);
 		first = bv_le32(e + EI_BLOCK);
 
 		err = bv_ext4_bread(fs, child, &cref);
 		if (err)
-			goto out;
+			return err;
 		/* NODE points into the parent's block until here: release it only now. */
-		bv_ext4_brelse(fs, &ref);
-		ref = cref;
-		err = ext_block_check(fs, inode, ref.data, child, node.depth - 1, first, &node);
+		bv_ext4_brelse(fs, ref);
+		*ref = cref;
+		err = ext_block_check(fs, inode, ref->data, child, node.depth - 1, first, &node);
 		if (err)
-			goto out;
+			return err;
 	}
+	*leaf = node;
+	return 0;
+}
 
+/* Answers LBLK, at most MAX_LEN blocks, from LEAF, which answers the blocks from LBLK up
+ * to LIMIT (ext_descend's). */
+static void ext_leaf_map(const struct ext_node *leaf, uint64_t lblk, uint32_t max_len,
+			 uint64_t limit, struct bv_ext4_map *out)
+{
 	/* Every sibling boundary in LIMIT starts after LBLK (each level took the last entry
 	 * at or before LBLK, or the first when all start after it), so STOP > LBLK and no
 	 * run below is empty. */
-	stop = min_u64(lblk + max_len, limit);
-	i = ext_node_search(&node, (uint32_t)lblk);
-	if (i >= 0) {
-		bool unwritten;
-		uint32_t n;
+	uint64_t stop = min_u64(lblk + max_len, limit);
+	int i = ext_node_search(leaf, (uint32_t)lblk);
 
-		e = node.ent + (size_t)i * EXT4_EXT_ENTRY_SIZE;
-		start = bv_le32(e + EE_BLOCK);
-		n = ext_len(e, &unwritten);
+	if (i >= 0) {
+		const uint8_t *e = leaf->ent + (size_t)i * EXT4_EXT_ENTRY_SIZE;
+		uint64_t start = bv_le32(e + EE_BLOCK);
+		bool unwritten;
+		uint32_t n = ext_len(e, &unwritten);
+
 		if (lblk < start + n) {
 			*out = (struct bv_ext4_map){
 				.lblk = lblk,
@@ -379,16 +383,49 @@ static int ext_map(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64
 				.len = (uint32_t)(min_u64(start + n, stop) - lblk),
 				.unwritten = unwritten,
 			};
-			goto out;
+			return;
 		}
 	}
 	/* A hole: up to the next extent in this leaf, else the next subtree. */
-	if (i + 1 < node.entries)
-		stop = min_u64(stop, bv_le32(node.ent + (size_t)(i + 1) * EXT4_EXT_ENTRY_SIZE));
+	if (i + 1 < leaf->entries)
+		stop = min_u64(stop, bv_le32(leaf->ent + (size_t)(i + 1) * EXT4_EXT_ENTRY_SIZE));
 	*out = (struct bv_ext4_map){ .lblk = lblk, .len = (uint32_t)(stop - lblk), .hole = true };
-out:
-	bv_ext4_brelse(fs, &ref);
-	return err;
+}
+
+/* Maps LBLK through the extent tree; with a cursor CUR (may be NULL), from the leaf it
+ * holds when that leaf answers LBLK, and otherwise keeping the leaf reached. */
+static int ext_map(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t lblk,
+		   uint32_t max_len, struct bv_ext4_map_cursor *cur, struct bv_ext4_map *out)
+{
+	struct bv_cache_ref ref = { 0 };
+	struct ext_node leaf;
+	uint64_t limit;
+	int err;
+
+	if (lblk >= EXT_LBLK_LIMIT) {
+		/* Past what an extent can address: nothing is mapped there. */
+		*out = (struct bv_ext4_map){ .lblk = lblk, .len = max_len, .hole = true };
+		return 0;
+	}
+	if (cur && cur->ent && lblk >= cur->from && lblk < cur->limit) {
+		leaf = (struct ext_node){ .ent = cur->ent, .entries = cur->entries };
+		ext_leaf_map(&leaf, lblk, max_len, cur->limit, out);
+		return 0;
+	}
+	err = ext_descend(fs, inode, lblk, &leaf, &ref, &limit);
+	if (err) {
+		bv_ext4_brelse(fs, &ref);
+		return err;
+	}
+	ext_leaf_map(&leaf, lblk, max_len, limit, out);
+	if (!cur) {
+		bv_ext4_brelse(fs, &ref);
+		return 0;
+	}
+	bv_ext4_map_cursor_end(fs, cur);
+	*cur = (struct bv_ext4_map_cursor){ .ref = ref, .ent = leaf.ent, .entries = leaf.entries,
+					    .from = lblk, .limit = limit };
+	return 0;
 }
 
 /* ---- indirect block map ---- */
@@ -547,8 +584,25 @@ int bv_ext4_map_blocks(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, ui
 	if (inode->flags & EXT4_INLINE_DATA_FL)
 		return -EINVAL; /* inline data has no blocks to map */
 	if (inode->flags & EXT4_EXTENTS_FL)
-		return ext_map(fs, inode, lblk, max_len, out);
+		return ext_map(fs, inode, lblk, max_len, NULL, out);
 	return ind_map(fs, inode, lblk, max_len, out);
+}
+
+int bv_ext4_map_next(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
+		     struct bv_ext4_map_cursor *cur, uint64_t lblk, uint32_t max_len,
+		     struct bv_ext4_map *out)
+{
+	if (max_len == 0 || (inode->flags & EXT4_INLINE_DATA_FL))
+		return -EINVAL;
+	if (inode->flags & EXT4_EXTENTS_FL)
+		return ext_map(fs, inode, lblk, max_len, cur, out);
+	return ind_map(fs, inode, lblk, max_len, out);
+}
+
+void bv_ext4_map_cursor_end(struct bv_ext4 *fs, struct bv_ext4_map_cursor *cur)
+{
+	bv_ext4_brelse(fs, &cur->ref);
+	*cur = (struct bv_ext4_map_cursor){ 0 };
 }
 
 uint64_t bv_ext4_map_limit(const struct bv_ext4 *fs, const struct bv_ext4_inode *inode)

@@ -165,18 +165,20 @@ int bv_ext4_file_run_get(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, 
 }
 
 /* A SEEK_DATA or SEEK_HOLE looks at no more than this many runs (extents, holes between
- * them, stretches of an indirect map). Each run re-descends the extent tree (its blocks are
- * validated in full once per thread, then only their headers: blockmap.c), so this keeps
- * one call well under 0.1 s even for a crafted map of one-block runs. A real file seldom has that many runs between a seek and its answer (an 8 TiB
- * preallocated file has 65536 unwritten extents). Past the cap the rest of the file is
- * taken to be data, which is always a correct answer (the generic llseek gives it for
- * every file), only a less useful one. */
+ * them, stretches of an indirect map). The walk keeps its place in the extent tree (a
+ * cursor on the leaf: the tree is descended once per leaf, not once per run), so this
+ * keeps one call to a few milliseconds even on a crafted map of one-block runs. A real file
+ * seldom has that many runs between a seek and its answer (an 8 TiB preallocated file has
+ * 65536 unwritten extents). Past the cap the rest of the file is taken to be data, which
+ * is always a correct answer (the generic llseek gives it for every file), only a less
+ * useful one. */
 #define BV_SEEK_MAX_RUNS (1u << 16)
 
 int bv_ext4_file_seek(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t off,
 		      bool data, uint64_t *out)
 {
 	const unsigned shift = EXT4_MIN_BLOCK_LOG_SIZE + fs->sb.s_log_block_size;
+	struct bv_ext4_map_cursor cur = { 0 };
 	uint64_t lblk, end, limit;
 	unsigned runs = 0;
 	int err;
@@ -200,22 +202,29 @@ int bv_ext4_file_seek(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uin
 		struct bv_ext4_map m;
 		bool is_data;
 
-		if (++runs > BV_SEEK_MAX_RUNS)
-			return bv_seek_end(data, true, lblk << shift, off, inode->size, out);
-		err = bv_ext4_map_blocks(fs, inode, lblk, max_len, &m);
+		if (++runs > BV_SEEK_MAX_RUNS) {
+			err = bv_seek_end(data, true, lblk << shift, off, inode->size, out);
+			goto done;
+		}
+		err = bv_ext4_map_next(fs, inode, &cur, lblk, max_len, &m);
 		if (err)
-			return err;
-		if (m.lblk != lblk || m.len == 0 || m.len > max_len)
-			return -EIO; /* the mapper broke its contract; never loop */
+			goto done;
+		if (m.lblk != lblk || m.len == 0 || m.len > max_len) {
+			err = -EIO; /* the mapper broke its contract; never loop */
+			goto done;
+		}
 		/* ext4_iomap_begin_report: unwritten extents are IOMAP_UNWRITTEN, which
 		 * iomap's seek treats as a hole unless the page cache holds those pages.
 		 * We never have a page cache, so they are holes, as on an uncached file. */
 		is_data = !m.hole && !m.unwritten;
 		if (is_data == data) {
 			*out = bv_seek_found(lblk << shift, off);
-			return 0;
+			goto done;
 		}
 		lblk += m.len;
 	}
-	return bv_seek_end(data, false, 0, off, inode->size, out);
+	err = bv_seek_end(data, false, 0, off, inode->size, out);
+done:
+	bv_ext4_map_cursor_end(fs, &cur);
+	return err;
 }
