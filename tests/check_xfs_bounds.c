@@ -364,6 +364,139 @@ START_TEST(test_xfs_bmap_checks_each_bmbt_block_once_per_walk)
 }
 END_TEST
 
+/* A forward walk through a cursor answers what a walk down from the root per call
+ * answers, for every block of "frag", and walks down only when it leaves a leaf: once per
+ * leaf (8192 records, at most 251 a leaf), not once per mapping (16384). */
+START_TEST(test_xfs_bmap_cursor_walk_matches_descents)
+{
+	const char *img = xt_populated(__func__);
+	struct bv_xfs_bmap_cursor cur = { 0 };
+	struct bv_xfs_inode ip;
+	struct xt_fs t;
+	uint64_t descents = 0, mappings = 0, from = UINT64_MAX, end;
+
+	if (!img)
+		return;
+	ck_assert_int_eq(xt_open(&t, img, NULL), 0);
+	ck_assert_int_eq(bv_xfs_inode_read(t.fs, xt_db_ino(img, "frag"), &ip), 0);
+	ck_assert_uint_eq(ip.format, BV_XFS_FMT_BTREE);
+	end = ip.size / BS + 10;
+	for (uint64_t l = 0; l < end; mappings++) {
+		struct bv_xfs_map a, b;
+
+		ck_assert_int_eq(bv_xfs_bmap_next(t.fs, &ip, BV_XFS_DATA_FORK, &cur, l, &a), 0);
+		if (cur.from != from)
+			descents++;
+		from = cur.from;
+		ck_assert_int_eq(bv_xfs_bmap(t.fs, &ip, BV_XFS_DATA_FORK, l, &b), 0);
+		ck_assert_mem_eq(&a, &b, sizeof(a));
+		ck_assert_uint_ge(a.len, 1);
+		l += a.len;
+	}
+	bv_xfs_bmap_cursor_end(t.fs, &cur);
+	ck_assert_ptr_null(cur.recs);
+	ck_assert_uint_ge(mappings, 16384);
+	ck_assert_uint_ge(descents, 8192 / 251 + 1);
+	ck_assert_uint_le(descents, 200);
+	xt_close(&t);
+}
+END_TEST
+
+/* SEEK_DATA through a crafted bmbt (root in the inode, one node, SEEK_LEAVES full leaves)
+ * of one-block unwritten extents at every other block, then one written extent: the walk
+ * stops at its cap of 65536 mappings with "data" there, reading each leaf once. Walking
+ * down per mapping read inode, node and leaf for each of them (196608 gets); without the
+ * cap it walked all 70560 mappings. */
+#define SEEK_LEAVES 140u
+#define SEEK_RECS (SEEK_LEAVES * 251u)
+#define SEEK_CAP 65536u /* fs/xfs/file.c's BV_XFS_SEEK_MAX_RUNS */
+
+START_TEST(test_xfs_seek_walks_each_leaf_once_and_stops_at_the_cap)
+{
+	const char *base = xt_mkfs(__func__, "bounds", "");
+	const size_t hdr = 72, slots = (BS - 72) / 16;
+	const uint64_t node = 1000; /* AG 1 (AG 2 holds the log): the node, then the leaves */
+	const uint64_t leaves = SEEK_CAP / 2 / 251 + 1;
+	struct crafted c = { 0 };
+	struct bv_xfs_inode ip;
+	struct xt_fs t;
+	uint8_t fork[4 + 20 * 16] = { 0 }, d[512], *b;
+	uint64_t ino, g0, gets, pos;
+	const char *img;
+	double cpu;
+
+	if (!base)
+		return;
+	img = xt_copy(base, "xfs_bounds_seek");
+	ck_assert_int_eq(xt_open(&t, img, NULL), 0);
+	ck_assert_uint_eq(t.fs->sb.blocksize, BS);
+	ck_assert_uint_eq(t.fs->sb.inodesize, 512);
+	memcpy(c.uuid, t.fs->sb.meta_uuid, 16);
+	ino = t.fs->sb.rootino + 10;
+	/* The root: bmdr level 2, one key (0) and its pointer, in a fork of 20 slots. */
+	xt_put_be16(fork, 2);
+	xt_put_be16(fork + 2, 1);
+	xt_put_be64(fork + 4 + 20 * 8, FSB(1, node));
+	put_inode(img, &t, ino, 0100644, (2ull * (SEEK_RECS - 1) + 1) * BS, SEEK_RECS, 0, 0,
+		  fork, sizeof(fork), NULL, 0);
+	xt_pread(img, d, sizeof(d), xt_ino_byte(&t, ino));
+	d[5] = 3; /* di_format: btree */
+	xt_fix_crc(d, sizeof(d), 100);
+	xt_pwrite(img, d, sizeof(d), xt_ino_byte(&t, ino));
+
+	b = calloc(SEEK_LEAVES + 1, BS);
+	ck_assert_ptr_nonnull(b);
+	xt_put_be32(b, 0x424d4133); /* BMA3 */
+	xt_put_be16(b + 4, 1);
+	xt_put_be16(b + 6, SEEK_LEAVES);
+	memset(b + 8, 0xff, 16); /* no siblings */
+	for (uint32_t l = 0; l < SEEK_LEAVES; l++) {
+		uint8_t *leaf = b + (size_t)(l + 1) * BS;
+
+		xt_put_be64(b + hdr + l * 8, 2ull * l * 251);
+		xt_put_be64(b + hdr + slots * 8 + l * 8, FSB(1, node + 1 + l));
+		xt_put_be32(leaf, 0x424d4133);
+		xt_put_be16(leaf + 6, 251);
+		memset(leaf + 8, 0xff, 16);
+		for (uint32_t r = 0; r < 251; r++) {
+			uint64_t k = (uint64_t)l * 251 + r;
+
+			put_rec(leaf + hdr + r * 16, 2 * k, FSB(1, 64), 1);
+			if (k + 1 < SEEK_RECS)
+				leaf[hdr + r * 16] |= 0x80; /* unwritten, all but the last */
+		}
+		seal(leaf, BYTE(1, node + 1 + l), 64, 24, 40, 56, &c, ino);
+	}
+	seal(b, BYTE(1, node), 64, 24, 40, 56, &c, ino);
+	xt_pwrite(img, b, (size_t)(SEEK_LEAVES + 1) * BS, BYTE(1, node));
+	free(b);
+	xt_close(&t);
+
+	ck_assert_msg(xt_open(&t, img, NULL) == 0, "%s", t.why);
+	ck_assert_int_eq(bv_xfs_inode_read(t.fs, ino, &ip), 0);
+	ck_assert_uint_eq(ip.format, BV_XFS_FMT_BTREE);
+	g0 = cache_gets(&t);
+	cpu = cpu_now();
+	ck_assert_int_eq(bv_xfs_file_seek(t.fs, &ip, 0, true, &pos), 0);
+	cpu = cpu_now() - cpu;
+	gets = cache_gets(&t) - g0;
+	fprintf(stderr, "xfs SEEK_DATA over %u mappings of a depth-2 bmbt: %.1f ms CPU, %llu "
+		"cache gets\n", SEEK_CAP, cpu * 1e3, (unsigned long long)gets);
+	ck_assert_uint_eq(pos, (uint64_t)SEEK_CAP * BS);
+	ck_assert_uint_ge(gets, leaves);
+	ck_assert_uint_le(gets, 3 * (leaves + 1) + 8);
+	/* From the last leaf on, the written extent is found; it is data up to i_size. */
+	ck_assert_int_eq(bv_xfs_file_seek(t.fs, &ip, (2ull * SEEK_RECS - 1000) * BS, true, &pos),
+			 0);
+	ck_assert_uint_eq(pos, 2ull * (SEEK_RECS - 1) * BS);
+	ck_assert_int_eq(bv_xfs_file_seek(t.fs, &ip, pos, false, &pos), 0);
+	ck_assert_uint_eq(pos, ip.size);
+	ck_assert_int_eq(bv_xfs_file_seek(t.fs, &ip, 7, false, &pos), 0);
+	ck_assert_uint_eq(pos, 7);
+	xt_close(&t);
+}
+END_TEST
+
 /* AGs under 16 MiB are refused as the kernel refuses them: a crafted superblock cannot
  * ask open to read millions of AG headers from a small image. */
 START_TEST(test_xfs_ags_under_16_mib_are_refused)
@@ -398,6 +531,8 @@ static Suite *xfs_bounds_suite(void)
 	tcase_add_test(tc, test_xfs_lookup_round_a_leaf_loop_is_bounded);
 	tcase_add_test(tc, test_xfs_xattr_walks_round_a_leaf_loop_are_bounded);
 	tcase_add_test(tc, test_xfs_bmap_checks_each_bmbt_block_once_per_walk);
+	tcase_add_test(tc, test_xfs_bmap_cursor_walk_matches_descents);
+	tcase_add_test(tc, test_xfs_seek_walks_each_leaf_once_and_stops_at_the_cap);
 	tcase_add_test(tc, test_xfs_ags_under_16_mib_are_refused);
 	suite_add_tcase(s, tc);
 	return s;

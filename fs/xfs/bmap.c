@@ -224,8 +224,27 @@ static long keys_find(const uint8_t *keys, size_t nrec, uint64_t lblk)
 	return (long)lo - 1;
 }
 
-int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uint64_t lblk,
-		struct bv_xfs_map *out)
+/* Answers LBLK from the checked records RECS (NREC of them, in the block REF pins), which
+ * answer every block from LBLK below HI, the next mapped block after them being NEXT_KEY.
+ * With a cursor CUR, keeps them there (taking REF); else releases REF. */
+static void recs_answer(struct bv_xfs *fs, struct bv_xfs_bmap_cursor *cur, int which,
+			struct bv_cache_ref *ref, const uint8_t *recs, size_t nrec, uint64_t lblk,
+			uint64_t hi, uint64_t next_key, struct bv_xfs_map *out)
+{
+	recs_lookup(recs, nrec, lblk, next_key, out);
+	if (!cur) {
+		bv_cache_put(fs->cache, ref);
+		return;
+	}
+	bv_xfs_bmap_cursor_end(fs, cur);
+	*cur = (struct bv_xfs_bmap_cursor){ .ref = *ref, .recs = recs, .nrec = nrec,
+					    .from = lblk, .hi = hi, .next_key = next_key,
+					    .which = which };
+	*ref = (struct bv_cache_ref){ 0 };
+}
+
+static int bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uint64_t lblk,
+		struct bv_xfs_bmap_cursor *cur, struct bv_xfs_map *out)
 {
 	const struct bv_xfs_sb *sb = &fs->sb;
 	uint8_t format = which == BV_XFS_ATTR_FORK ? ip->aformat : ip->format;
@@ -255,6 +274,10 @@ int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uin
 		out->len = UINT64_MAX - lblk;
 		return 0;
 	}
+	if (cur && cur->recs && cur->which == which && lblk >= cur->from && lblk < cur->hi) {
+		recs_lookup(cur->recs, cur->nrec, lblk, cur->next_key, out);
+		return 0;
+	}
 	err = bv_xfs_fork_bytes(fs, ip, which, &ref, &fork, &flen);
 	if (err)
 		return err == -ENODATA ? -EINVAL : err;
@@ -263,10 +286,13 @@ int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uin
 		/* inode.c checked that NEXTENTS records fit in the fork. */
 		err = recs_check(fs, ip, fork, (size_t)nextents, 0, STARTOFF_MAX + 1,
 				 "extent list in inode", ip->ino);
-		if (!err)
-			recs_lookup(fork, (size_t)nextents, lblk, UINT64_MAX, out);
-		bv_cache_put(fs->cache, &ref);
-		return err;
+		if (err) {
+			bv_cache_put(fs->cache, &ref);
+			return err;
+		}
+		recs_answer(fs, cur, which, &ref, fork, (size_t)nextents, lblk, STARTOFF_MAX + 1,
+			    UINT64_MAX, out);
+		return 0;
 	}
 
 	/* The root: a bmdr block in the fork, its slots laid out for the fork's size. */
@@ -365,8 +391,7 @@ int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uin
 					goto out_put;
 				bm_checked_put(fs, ip, level, blk, lo, hi);
 			}
-			recs_lookup(recs, nrec, lblk, next_key, out);
-			bv_cache_put(fs->cache, &ref);
+			recs_answer(fs, cur, which, &ref, recs, nrec, lblk, hi, next_key, out);
 			return 0;
 		}
 		slots = blk_slots;
@@ -384,4 +409,22 @@ int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uin
 out_put:
 	bv_cache_put(fs->cache, &ref);
 	return err;
+}
+
+int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uint64_t lblk,
+		struct bv_xfs_map *out)
+{
+	return bmap(fs, ip, which, lblk, NULL, out);
+}
+
+int bv_xfs_bmap_next(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+		     struct bv_xfs_bmap_cursor *cur, uint64_t lblk, struct bv_xfs_map *out)
+{
+	return bmap(fs, ip, which, lblk, cur, out);
+}
+
+void bv_xfs_bmap_cursor_end(struct bv_xfs *fs, struct bv_xfs_bmap_cursor *cur)
+{
+	bv_cache_put(fs->cache, &cur->ref);
+	*cur = (struct bv_xfs_bmap_cursor){ 0 };
 }

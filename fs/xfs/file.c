@@ -28,9 +28,10 @@
 #define SL_BLKNO 40
 #define XFS_SYMLINK_HDR_SIZE 56
 
-/* A SEEK_DATA or SEEK_HOLE looks at no more than this many mappings. Past the cap the rest
- * of the file is taken to be data, always a correct answer (the generic llseek gives it),
- * only a less useful one; as in fs/ext4/file.c. */
+/* A SEEK_DATA or SEEK_HOLE looks at no more than this many mappings, keeping its place in
+ * the map (bv_xfs_bmap_next: the bmbt is walked down once per leaf, not once per mapping).
+ * Past the cap the rest of the file is taken to be data, always a correct answer (the
+ * generic llseek gives it), only a less useful one; as in fs/ext4/file.c. */
 #define BV_XFS_SEEK_MAX_RUNS (1u << 16)
 
 static inline uint64_t min_u64(uint64_t a, uint64_t b)
@@ -154,6 +155,7 @@ int bv_xfs_file_seek(struct bv_xfs *fs, const struct bv_xfs_inode *ip, uint64_t 
 		     bool data, uint64_t *out)
 {
 	const unsigned shift = fs->sb.blocklog;
+	struct bv_xfs_bmap_cursor cur = { 0 };
 	uint64_t lblk, end;
 	unsigned runs = 0;
 	int err;
@@ -171,26 +173,33 @@ int bv_xfs_file_seek(struct bv_xfs *fs, const struct bv_xfs_inode *ip, uint64_t 
 		struct bv_xfs_map m;
 		bool is_data;
 
-		if (++runs > BV_XFS_SEEK_MAX_RUNS)
-			return bv_seek_end(data, true, lblk << shift, off, ip->size, out);
-		err = bv_xfs_bmap(fs, ip, BV_XFS_DATA_FORK, lblk, &m);
+		if (++runs > BV_XFS_SEEK_MAX_RUNS) {
+			err = bv_seek_end(data, true, lblk << shift, off, ip->size, out);
+			goto done;
+		}
+		err = bv_xfs_bmap_next(fs, ip, BV_XFS_DATA_FORK, &cur, lblk, &m);
 		if (err)
-			return err;
-		if (m.off != lblk || m.len == 0)
-			return -EIO;
+			goto done;
+		if (m.off != lblk || m.len == 0) {
+			err = -EIO;
+			goto done;
+		}
 		/* xfs_seek_iomap_begin reports unwritten extents as IOMAP_UNWRITTEN, which
 		 * iomap's seek treats as a hole unless the page cache holds data there; we
 		 * have no page cache, so they are holes, as on an uncached file. */
 		is_data = !m.hole && !m.unwritten;
 		if (is_data == data) {
 			*out = bv_seek_found(lblk << shift, off);
-			return 0;
+			goto done;
 		}
 		if (m.len >= end - lblk)
 			break;
 		lblk += m.len;
 	}
-	return bv_seek_end(data, false, 0, off, ip->size, out);
+	err = bv_seek_end(data, false, 0, off, ip->size, out);
+done:
+	bv_xfs_bmap_cursor_end(fs, &cur);
+	return err;
 }
 
 /* A remote symlink: one buffer per extent, each (on v5) opening with a header that says

@@ -195,6 +195,25 @@ struct bv_xfs_map {
 int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uint64_t lblk,
 		struct bv_xfs_map *out);
 
+/* A forward walk's place in a fork's map: the records (a bmbt leaf, or the extent list in
+ * the inode) its last call reached, pinned, and the file blocks they answer. Mapping on
+ * through them then searches only them instead of walking down from the root again for
+ * every run (docs/ondisk.md section 16). One thread, one inode, one fork, blocks asked in
+ * increasing order (an earlier one walks down again). Zero it before the first call;
+ * release it with bv_xfs_bmap_cursor_end(). */
+struct bv_xfs_bmap_cursor {
+	struct bv_cache_ref ref; /* the block holding the records */
+	const uint8_t *recs;     /* the checked records; NULL: none yet */
+	size_t nrec;
+	uint64_t from, hi, next_key; /* they answer blocks [from, hi); a hole ends at next_key */
+	int which;
+};
+
+/* bv_xfs_bmap for one step of a forward walk through CUR. */
+int bv_xfs_bmap_next(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+		     struct bv_xfs_bmap_cursor *cur, uint64_t lblk, struct bv_xfs_map *out);
+void bv_xfs_bmap_cursor_end(struct bv_xfs *fs, struct bv_xfs_bmap_cursor *cur);
+
 /* The byte offset on the source of fs block FSB, after checking that FSB .. FSB + COUNT - 1
  * lie inside one AG and inside the filesystem. -EUCLEAN otherwise. */
 int bv_xfs_fsb_to_byte(const struct bv_xfs *fs, uint64_t fsb, uint64_t count, uint64_t *byte);
