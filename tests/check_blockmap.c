@@ -473,17 +473,24 @@ static bool bm_load(struct bm_img *im, const char *img)
 	return img && bv_test_slurp(img, &im->buf, &im->len) == 0;
 }
 
-START_TEST(test_extent_tree_depth2_maps_every_block)
+/* Opens the 1 KiB image and reads /stride (depth-2 tree) into *INODE. */
+static void bm_open_stride(struct bm_img *im, struct bv_ext4_inode *inode)
 {
 	const char *img = bm_ext4_img();
+
+	ck_assert_ptr_nonnull(img);
+	ck_assert(bm_load(im, img));
+	ck_assert_int_eq(bm_open(im, false), 0);
+	ck_assert_int_eq(bv_ext4_inode_get(im->fs, bm_ino(img, "stride"), inode), 0);
+}
+
+START_TEST(test_extent_tree_depth2_maps_every_block)
+{
 	struct bm_img im;
 	struct bv_ext4_inode inode;
 	uint64_t mapped;
 
-	ck_assert_ptr_nonnull(img);
-	ck_assert(bm_load(&im, img));
-	ck_assert_int_eq(bm_open(&im, false), 0);
-	ck_assert_int_eq(bv_ext4_inode_get(im.fs, bm_ino(img, "stride"), &inode), 0);
+	bm_open_stride(&im, &inode);
 	ck_assert(inode.flags & EXT4_EXTENTS_FL);
 	ck_assert_uint_eq(bv_le16(inode.i_block + 6), 2); /* depth 2, as built */
 	ck_assert_int_eq(bm_walk(im.fs, &inode, UINT32_MAX, &mapped), 0);
@@ -507,14 +514,10 @@ END_TEST
 START_TEST(test_extent_cursor_walk_matches_descents)
 {
 	static const uint32_t lens[] = { 1, 2, 3, 7, 100, UINT32_MAX };
-	const char *img = bm_ext4_img();
 	struct bm_img im;
 	struct bv_ext4_inode inode;
 
-	ck_assert_ptr_nonnull(img);
-	ck_assert(bm_load(&im, img));
-	ck_assert_int_eq(bm_open(&im, false), 0);
-	ck_assert_int_eq(bv_ext4_inode_get(im.fs, bm_ino(img, "stride"), &inode), 0);
+	bm_open_stride(&im, &inode);
 	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
 		struct bv_ext4_map_cursor cur = { 0 };
 		uint64_t descents = 0, from = UINT64_MAX;
@@ -557,16 +560,12 @@ END_TEST
  * level), not once per call, which made a crafted directory cost blocks x entries. */
 START_TEST(test_extent_walk_validates_each_block_once)
 {
-	const char *img = bm_ext4_img();
 	struct bm_img im;
 	struct bv_ext4_inode inode;
 	struct bv_ext4_map m;
 	unsigned long checks;
 
-	ck_assert_ptr_nonnull(img);
-	ck_assert(bm_load(&im, img));
-	ck_assert_int_eq(bm_open(&im, false), 0);
-	ck_assert_int_eq(bv_ext4_inode_get(im.fs, bm_ino(img, "stride"), &inode), 0);
+	bm_open_stride(&im, &inode);
 	for (uint64_t l = 0; l < 1799; l++)
 		ck_assert_int_eq(bv_ext4_map_blocks(im.fs, &inode, l, 1, &m), 0);
 	checks = atomic_load(&im.fs->ext_node_checks);
