@@ -579,21 +579,17 @@ static int ind_map(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64
 int bv_ext4_map_blocks(struct bv_ext4 *fs, const struct bv_ext4_inode *inode, uint64_t lblk,
 		       uint32_t max_len, struct bv_ext4_map *out)
 {
-	if (max_len == 0)
-		return -EINVAL;
-	if (inode->flags & EXT4_INLINE_DATA_FL)
-		return -EINVAL; /* inline data has no blocks to map */
-	if (inode->flags & EXT4_EXTENTS_FL)
-		return ext_map(fs, inode, lblk, max_len, NULL, out);
-	return ind_map(fs, inode, lblk, max_len, out);
+	return bv_ext4_map_next(fs, inode, NULL, lblk, max_len, out);
 }
 
 int bv_ext4_map_next(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
 		     struct bv_ext4_map_cursor *cur, uint64_t lblk, uint32_t max_len,
 		     struct bv_ext4_map *out)
 {
-	if (max_len == 0 || (inode->flags & EXT4_INLINE_DATA_FL))
+	if (max_len == 0)
 		return -EINVAL;
+	if (inode->flags & EXT4_INLINE_DATA_FL)
+		return -EINVAL; /* inline data has no blocks to map */
 	if (inode->flags & EXT4_EXTENTS_FL)
 		return ext_map(fs, inode, lblk, max_len, cur, out);
 	return ind_map(fs, inode, lblk, max_len, out);

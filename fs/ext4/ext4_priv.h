@@ -95,7 +95,7 @@ struct bv_ext4_map_cursor {
 	uint64_t from, limit; /* it answers blocks [from, limit) */
 };
 
-/* bv_ext4_map_blocks for one step of a forward walk through CUR. */
+/* bv_ext4_map_blocks for one step of a forward walk through CUR (NULL: bv_ext4_map_blocks). */
 int bv_ext4_map_next(struct bv_ext4 *fs, const struct bv_ext4_inode *inode,
 		     struct bv_ext4_map_cursor *cur, uint64_t lblk, uint32_t max_len,
 		     struct bv_ext4_map *out);

@@ -243,8 +243,8 @@ static void recs_answer(struct bv_xfs *fs, struct bv_xfs_bmap_cursor *cur, int w
 	*ref = (struct bv_cache_ref){ 0 };
 }
 
-static int bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uint64_t lblk,
-		struct bv_xfs_bmap_cursor *cur, struct bv_xfs_map *out)
+int bv_xfs_bmap_next(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
+		     struct bv_xfs_bmap_cursor *cur, uint64_t lblk, struct bv_xfs_map *out)
 {
 	const struct bv_xfs_sb *sb = &fs->sb;
 	uint8_t format = which == BV_XFS_ATTR_FORK ? ip->aformat : ip->format;
@@ -414,13 +414,7 @@ out_put:
 int bv_xfs_bmap(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which, uint64_t lblk,
 		struct bv_xfs_map *out)
 {
-	return bmap(fs, ip, which, lblk, NULL, out);
-}
-
-int bv_xfs_bmap_next(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
-		     struct bv_xfs_bmap_cursor *cur, uint64_t lblk, struct bv_xfs_map *out)
-{
-	return bmap(fs, ip, which, lblk, cur, out);
+	return bv_xfs_bmap_next(fs, ip, which, NULL, lblk, out);
 }
 
 void bv_xfs_bmap_cursor_end(struct bv_xfs *fs, struct bv_xfs_bmap_cursor *cur)

@@ -209,7 +209,7 @@ struct bv_xfs_bmap_cursor {
 	int which;
 };
 
-/* bv_xfs_bmap for one step of a forward walk through CUR. */
+/* bv_xfs_bmap for one step of a forward walk through CUR (NULL: bv_xfs_bmap). */
 int bv_xfs_bmap_next(struct bv_xfs *fs, const struct bv_xfs_inode *ip, int which,
 		     struct bv_xfs_bmap_cursor *cur, uint64_t lblk, struct bv_xfs_map *out);
 void bv_xfs_bmap_cursor_end(struct bv_xfs *fs, struct bv_xfs_bmap_cursor *cur);
